@@ -1,0 +1,230 @@
+"""The CUSTOM_AUTH flow: Define, Create and Verify Auth Challenge.
+
+Each function takes the trigger's event data class, fills in its response and
+returns nothing; what talks to AWS (sending a text) is passed in, so Define and
+Verify import no AWS SDK and every function can be tested on its own.
+
+Unknown users (``userNotFound``, set when the app client prevents user-existence
+errors) see the same sequence as real ones: a challenge with a masked
+destination, the same parameter keys, wrong answers, no tokens, and about the
+same latency, but no message is sent.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sms_otp.codes import IssuedCode, generate_code, verify_answer
+from sms_otp.errors import DeliveryError, MalformedEventError
+from sms_otp.observability import count, logger
+from sms_otp.phone_numbers import mask_phone_number, stand_in_destination
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import (
+        CreateAuthChallengeTriggerEvent,
+        DefineAuthChallengeTriggerEvent,
+        VerifyAuthChallengeResponseTriggerEvent,
+    )
+
+    from sms_otp.settings import Settings
+
+CUSTOM_CHALLENGE = "CUSTOM_CHALLENGE"
+DELIVERY_MEDIUM = "SMS"
+PUBLIC_DELIVERY_MEDIUM = "CODE_DELIVERY_DELIVERY_MEDIUM"
+PUBLIC_DESTINATION = "CODE_DELIVERY_DESTINATION"
+
+SendText = Callable[[str, str], object]
+"""Sends a text (second argument) to an E.164 number (first argument); raises on failure."""
+
+
+def _user_not_found(request: dict[str, Any]) -> bool:
+    # Anything but an explicit false counts as "not found": a malformed flag must not open a door.
+    return request.get("userNotFound", False) not in (False, None)
+
+
+def _session(request: dict[str, Any]) -> list[dict[str, Any]]:
+    session = request.get("session", [])
+    if not isinstance(session, list) or not all(isinstance(entry, dict) for entry in session):
+        raise MalformedEventError("request.session must be a list of challenge results")
+    return session
+
+
+def _request(event: dict[str, Any]) -> dict[str, Any]:
+    request = event.get("request") if isinstance(event, dict) else None
+    if not isinstance(request, dict):
+        raise MalformedEventError("the event has no request object")
+    return request
+
+
+# ---------------------------------------------------------------- Define ---
+
+
+def _issue_tokens(event: dict[str, Any]) -> None:
+    event["response"] = {"issueTokens": True, "failAuthentication": False}
+
+
+def _fail(event: dict[str, Any]) -> None:
+    event["response"] = {"issueTokens": False, "failAuthentication": True}
+
+
+def _custom_challenge(event: dict[str, Any]) -> None:
+    event["response"] = {"challengeName": CUSTOM_CHALLENGE, "issueTokens": False, "failAuthentication": False}
+
+
+def define_auth_challenge(event: DefineAuthChallengeTriggerEvent, *, max_attempts: int) -> None:
+    """Decide the next step of a sign-in from the session so far.
+
+    Empty session: a custom challenge. Any entry that is not ours (SRP_A,
+    PASSWORD_VERIFIER, ...): fail. Last answer right: tokens (never for an
+    unknown user). Otherwise another challenge while fewer than
+    ``max_attempts`` answers were given, then fail.
+    """
+    raw = event.raw_event
+    request = _request(raw)
+    session = _session(request)
+    if not session:
+        _custom_challenge(raw)
+        return
+    if any(entry.get("challengeName") != CUSTOM_CHALLENGE for entry in session):
+        logger.warning("Sign-in refused: the session holds a challenge that is not ours")
+        _fail(raw)
+        return
+    if session[-1].get("challengeResult") is True and not _user_not_found(request):
+        _issue_tokens(raw)
+        return
+    if len(session) >= max_attempts:
+        logger.info("Sign-in failed: no attempts left", extra={"attempts": len(session)})
+        _fail(raw)
+        return
+    _custom_challenge(raw)
+
+
+# ---------------------------------------------------------------- Create ---
+
+
+class LatencyMimic:
+    """Makes the unknown-user path take about as long as a real send.
+
+    It remembers how long recent real sends took in this container and, for an
+    unknown user, sleeps for a duration drawn around their median.
+    """
+
+    def __init__(self, default_seconds: float = 0.12, window: int = 32, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._durations: deque[float] = deque([default_seconds], maxlen=window)
+        self._sleep = sleep
+        self._random = random.SystemRandom()
+
+    def record(self, seconds: float) -> None:
+        self._durations.append(min(seconds, 2.0))
+
+    def imitate(self) -> None:
+        median = statistics.median(self._durations)
+        self._sleep(max(0.0, median * self._random.uniform(0.8, 1.2)))
+
+
+def _previous_code(session: list[dict[str, Any]]) -> IssuedCode | None:
+    for entry in reversed(session):
+        issued = IssuedCode.from_metadata(entry.get("challengeMetadata"))
+        if issued is not None:
+            return issued
+    return None
+
+
+def sign_in_message(code: str, ttl_seconds: int) -> str:
+    """The text of a sign-in code message."""
+    minutes, seconds = divmod(ttl_seconds, 60)
+    lifetime = f"{minutes} minute{'s' if minutes != 1 else ''}" if seconds == 0 else f"{ttl_seconds} seconds"
+    return f"Your sign-in code is {code}. It expires in {lifetime}. Do not share it with anyone."
+
+
+def create_auth_challenge(
+    event: CreateAuthChallengeTriggerEvent,
+    *,
+    settings: Settings,
+    send_text: SendText,
+    latency: LatencyMimic,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Issue a code for the first round of a session and reuse it in later rounds.
+
+    The code is sent only in the first round; the response holds the masked
+    destination (public), the salted hash and issue time (private and in the
+    challenge metadata), and never the code.
+    """
+    raw = event.raw_event
+    request = _request(raw)
+    if request.get("challengeName") != CUSTOM_CHALLENGE:
+        raise MalformedEventError("request.challengeName must be CUSTOM_CHALLENGE")
+    session = _session(request)
+    user_not_found = _user_not_found(request)
+    username = raw.get("userName")
+    if not isinstance(username, str):
+        raise MalformedEventError("the event has no userName")
+
+    attributes = request.get("userAttributes") or {}
+    phone_number = attributes.get("phone_number") if isinstance(attributes, dict) else None
+    if user_not_found:
+        destination = stand_in_destination(username, str(raw.get("userPoolId", "")))
+    elif isinstance(phone_number, str) and phone_number:
+        destination = mask_phone_number(phone_number)
+    else:
+        logger.error("The user has no phone number to send a code to")
+        raise DeliveryError()
+
+    issued = _previous_code(session)
+    if issued is not None:
+        logger.info("Reusing the code issued earlier in this session", extra={"round": len(session) + 1})
+    else:
+        code = generate_code(settings.otp_length)
+        issued = IssuedCode.issue(code, issued_at=int(clock()))
+        if user_not_found:
+            # Nothing is sent: the code exists only so the response has the same shape.
+            latency.imitate()
+            count("UnknownUserChallenges")
+        else:
+            started = time.perf_counter()
+            send_text(str(phone_number), sign_in_message(code, settings.otp_ttl_seconds))
+            latency.record(time.perf_counter() - started)
+            count("CodesSent")
+
+    raw["response"] = {
+        "publicChallengeParameters": {PUBLIC_DELIVERY_MEDIUM: DELIVERY_MEDIUM, PUBLIC_DESTINATION: destination},
+        "privateChallengeParameters": issued.to_private_parameters(),
+        "challengeMetadata": issued.to_metadata(),
+    }
+
+
+# ---------------------------------------------------------------- Verify ---
+
+
+def verify_auth_challenge(
+    event: VerifyAuthChallengeResponseTriggerEvent,
+    *,
+    settings: Settings,
+    clock: Callable[[], float] = time.time,
+) -> None:
+    """Set ``answerCorrect``: true only for the right, unexpired code of a real user.
+
+    Never raises on a bad answer: a malformed or missing answer, missing private
+    parameters or an expired code are all simply wrong.
+    """
+    raw = event.raw_event
+    request = raw.get("request") if isinstance(raw, dict) else None
+    correct = False
+    if isinstance(request, dict) and not _user_not_found(request):
+        issued = IssuedCode.from_private_parameters(request.get("privateChallengeParameters"))
+        if issued is not None:
+            correct = verify_answer(
+                issued,
+                request.get("challengeAnswer"),
+                length=settings.otp_length,
+                now=clock(),
+                ttl_seconds=settings.otp_ttl_seconds,
+            )
+    count("AnswersCorrect" if correct else "AnswersWrong")
+    raw["response"] = {"answerCorrect": correct}

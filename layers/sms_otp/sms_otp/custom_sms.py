@@ -1,0 +1,126 @@
+"""Custom SMS Sender: decrypt the code Cognito generated and word the message.
+
+Cognito encrypts ``request.code`` with the AWS Encryption SDK: the signed,
+non-committing suite AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384, one data key
+wrapped by the stack's KMS key, and the encryption context
+``{"userpool-id": <pool id>}``. Reading it therefore needs the commitment policy
+``REQUIRE_ENCRYPT_ALLOW_DECRYPT``. A ciphertext made for another pool is refused
+even when the key would open it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import aws_encryption_sdk
+import botocore.session
+from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
+from aws_encryption_sdk.identifiers import CommitmentPolicy
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sms_otp.errors import CodeDecryptionError, MalformedEventError
+from sms_otp.observability import count, logger
+from sms_otp.phone_numbers import normalize_e164
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomSMSSenderTriggerEvent
+
+USER_POOL_CONTEXT_KEY = "userpool-id"
+# Cognito's ciphertexts are a few hundred bytes; refuse anything absurd before parsing it.
+MAX_CIPHERTEXT_CHARACTERS = 8192
+
+_CODE_MESSAGES: dict[str, str] = {
+    "CustomSMSSender_SignUp": "Your verification code is {code}. Do not share it with anyone.",
+    "CustomSMSSender_ResendCode": "Your verification code is {code}. Do not share it with anyone.",
+    "CustomSMSSender_ForgotPassword": "Your password reset code is {code}. Do not share it with anyone.",
+    "CustomSMSSender_UpdateUserAttribute": "Your code to confirm your new phone number is {code}. Do not share it with anyone.",
+    "CustomSMSSender_VerifyUserAttribute": "Your code to verify your phone number is {code}. Do not share it with anyone.",
+    "CustomSMSSender_Authentication": "Your sign-in code is {code}. Do not share it with anyone.",
+    "CustomSMSSender_AdminCreateUser": "Your account is ready. Sign in with {phone_number} and the temporary password {code}",
+}
+ACCOUNT_TAKEOVER_SOURCE = "CustomSMSSender_AccountTakeOverNotification"
+ACCOUNT_TAKEOVER_MESSAGE = (
+    "We detected a suspicious sign-in attempt on your account. If it was not you, change your password and review your account now."
+)
+TRIGGER_SOURCES = frozenset((*_CODE_MESSAGES, ACCOUNT_TAKEOVER_SOURCE))
+
+
+class CodeDecryptor:
+    """Decrypts Cognito's codes with the stack's KMS key; built once per container."""
+
+    def __init__(self, key_arn: str, botocore_session: botocore.session.Session | None = None) -> None:
+        self._client = aws_encryption_sdk.EncryptionSDKClient(
+            commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT,
+            max_encrypted_data_keys=1,
+        )
+        self._key_provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
+            key_ids=[key_arn],
+            botocore_session=botocore_session or botocore.session.Session(),
+        )
+
+    def decrypt(self, ciphertext: str, user_pool_id: str) -> str:
+        """Return the plaintext code, or raise :class:`CodeDecryptionError` with the reason."""
+        if len(ciphertext) > MAX_CIPHERTEXT_CHARACTERS:
+            raise CodeDecryptionError("the code ciphertext is too long to be Cognito's")
+        try:
+            message = base64.b64decode(ciphertext, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise CodeDecryptionError("the code is not valid base64") from error
+        try:
+            plaintext, header = self._client.decrypt(source=message, key_provider=self._key_provider)
+        except (AWSEncryptionSDKClientError, ClientError, BotoCoreError) as error:
+            raise CodeDecryptionError(f"the code could not be decrypted with the stack's KMS key ({type(error).__name__})") from error
+        except Exception as error:
+            # The SDK raises plain errors (struct, value) on some truncated messages.
+            raise CodeDecryptionError(f"the code is not an AWS Encryption SDK message ({type(error).__name__})") from error
+        if header.encryption_context.get(USER_POOL_CONTEXT_KEY) != user_pool_id:
+            raise CodeDecryptionError("the code was encrypted for another user pool")
+        try:
+            return str(plaintext.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            raise CodeDecryptionError("the decrypted code is not text") from error
+
+
+def sms_text(trigger_source: str, code: str | None, phone_number: str) -> str:
+    """The message for ``trigger_source``; raises :class:`MalformedEventError` for a source we do not handle."""
+    if trigger_source == ACCOUNT_TAKEOVER_SOURCE:
+        return ACCOUNT_TAKEOVER_MESSAGE
+    template = _CODE_MESSAGES.get(trigger_source)
+    if template is None:
+        raise MalformedEventError(f"unsupported trigger source {trigger_source[:64]!r}")
+    if code is None:
+        raise MalformedEventError(f"{trigger_source} requires request.code")
+    if trigger_source == "CustomSMSSender_AdminCreateUser":
+        # Cognito HTML-escapes temporary passwords (&lt; for <); the person must see the real characters.
+        code = html.unescape(code)
+    return template.format(code=code, phone_number=phone_number)
+
+
+def send_custom_sms(event: CustomSMSSenderTriggerEvent, *, decryptor: CodeDecryptor, send_text: Callable[..., Any]) -> None:
+    """Decrypt the event's code, word the message for its trigger source and send it."""
+    raw = event.raw_event
+    trigger_source = raw.get("triggerSource")
+    user_pool_id = raw.get("userPoolId")
+    request = raw.get("request")
+    if not isinstance(trigger_source, str) or trigger_source not in TRIGGER_SOURCES:
+        raise MalformedEventError(f"unsupported trigger source {str(trigger_source)[:64]!r}")
+    if not isinstance(user_pool_id, str) or not isinstance(request, dict):
+        raise MalformedEventError("the event needs userPoolId and request")
+    attributes = request.get("userAttributes")
+    phone_number = attributes.get("phone_number") if isinstance(attributes, dict) else None
+    if not isinstance(phone_number, str):
+        raise MalformedEventError("request.userAttributes.phone_number is missing")
+    # Refuse a bad number before spending a KMS call on its code.
+    phone_number = normalize_e164(phone_number)
+    ciphertext = request.get("code")
+    if ciphertext is not None and not isinstance(ciphertext, str):
+        raise MalformedEventError("request.code must be a string or null")
+
+    code = decryptor.decrypt(ciphertext, user_pool_id) if ciphertext else None
+    send_text(phone_number, sms_text(trigger_source, code, phone_number), trigger_source=trigger_source)
+    count("CodesDelivered" if code is not None else "NotificationsDelivered")
+    logger.info("Custom SMS sent", extra={"has_code": code is not None})

@@ -1,0 +1,102 @@
+"""Sending a text to a phone number through Amazon SNS.
+
+Normal mode publishes straight to the phone (``Publish`` with ``PhoneNumber``),
+as a Transactional SMS with the configured Sender ID and origination number.
+Test mode never reaches a phone: every text is published to the test topic,
+with the intended recipient and the trigger source as message attributes so
+testers can route numbers to different inboxes with subscription filter policies.
+
+A failed publish raises :class:`~sms_otp.errors.DeliveryError`: nothing is
+silently lost.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sms_otp.errors import DeliveryError
+from sms_otp.observability import count, logger
+from sms_otp.phone_numbers import mask_phone_number, normalize_e164
+
+if TYPE_CHECKING:
+    from sms_otp.settings import Settings
+
+# Cognito gives a synchronous trigger 5 seconds: fail fast rather than let botocore
+# retry into the deadline, which makes Cognito retry and send a second code.
+_SNS_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"})
+
+
+@functools.cache
+def sns_client() -> Any:
+    """The container's SNS client, built on first use."""
+    return boto3.client("sns", config=_SNS_CLIENT_CONFIG)
+
+
+def _string_attribute(value: str) -> dict[str, str]:
+    return {"DataType": "String", "StringValue": value}
+
+
+class SmsPublisher:
+    """Sends texts as the settings say: to phones, or in test mode to the test topic."""
+
+    def __init__(self, settings: Settings, client: Any = None) -> None:
+        self._settings = settings
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = sns_client()
+        return self._client
+
+    def send(self, phone_number: str, text: str, *, trigger_source: str) -> str:
+        """Send ``text`` to ``phone_number`` (E.164) and return SNS's message id.
+
+        Raises :class:`~sms_otp.errors.InvalidPhoneNumberError` for a number that
+        is not valid E.164 and :class:`~sms_otp.errors.DeliveryError` when SNS
+        does not take the message.
+        """
+        recipient = normalize_e164(phone_number)
+        if self._settings.test_mode:
+            request = self._test_mode_request(recipient, text, trigger_source)
+        else:
+            request = self._sms_request(recipient, text)
+        try:
+            response = self.client.publish(**request)
+        except (ClientError, BotoCoreError) as error:
+            # SNS error texts can echo the phone number, so only the error code is logged.
+            code = error.response.get("Error", {}).get("Code", "Unknown") if isinstance(error, ClientError) else type(error).__name__
+            logger.error("SNS did not take the message", extra={"error_code": code, "recipient": mask_phone_number(recipient)})
+            count("DeliveryFailures")
+            raise DeliveryError() from None
+        count("MessagesSent")
+        message_id = str(response.get("MessageId", ""))
+        logger.info(
+            "Message sent",
+            extra={"recipient": mask_phone_number(recipient), "test_mode": self._settings.test_mode, "message_id": message_id},
+        )
+        return message_id
+
+    def _sms_request(self, recipient: str, text: str) -> dict[str, Any]:
+        attributes = {"AWS.SNS.SMS.SMSType": _string_attribute("Transactional")}
+        if self._settings.sms_sender_id:
+            attributes["AWS.SNS.SMS.SenderID"] = _string_attribute(self._settings.sms_sender_id)
+        if self._settings.sms_origination_number:
+            attributes["AWS.MM.SMS.OriginationNumber"] = _string_attribute(self._settings.sms_origination_number)
+        return {"PhoneNumber": recipient, "Message": text, "MessageAttributes": attributes}
+
+    def _test_mode_request(self, recipient: str, text: str, trigger_source: str) -> dict[str, Any]:
+        return {
+            "TopicArn": self._settings.test_mode_topic_arn,
+            "Subject": f"Test-mode SMS to {mask_phone_number(recipient)}",
+            "Message": text,
+            "MessageAttributes": {
+                "recipient": _string_attribute(recipient),
+                "trigger_source": _string_attribute(trigger_source),
+            },
+        }

@@ -1,0 +1,47 @@
+"""Two tiers of errors.
+
+A :class:`UserFacingError` carries text that may reach the person signing in:
+Cognito shows a trigger's error text to the caller as
+``<Trigger> failed with error <text>``. Every other error is logged with its
+stack and replaced by :class:`InternalError`, whose text is generic.
+"""
+
+from __future__ import annotations
+
+
+class SmsOtpError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class UserFacingError(SmsOtpError):
+    """An error whose message is safe and useful to show to the caller."""
+
+
+class InvalidPhoneNumberError(UserFacingError):
+    """The phone number is not a valid number in E.164 form."""
+
+
+class DeliveryError(UserFacingError):
+    """A message could not be sent; nothing was delivered."""
+
+    def __init__(self, message: str = "We could not send the code. Please try again later.") -> None:
+        super().__init__(message)
+
+
+class InternalError(SmsOtpError):
+    """Generic stand-in for an unexpected error, whose details stay in the logs."""
+
+    def __init__(self, message: str = "Something went wrong on our side. Please try again later.") -> None:
+        super().__init__(message)
+
+
+class ConfigurationError(SmsOtpError):
+    """The function's environment is missing or has an invalid setting."""
+
+
+class MalformedEventError(SmsOtpError):
+    """The trigger event does not have the shape Cognito sends."""
+
+
+class CodeDecryptionError(SmsOtpError):
+    """A Custom SMS Sender code could not be decrypted, or was not meant for this pool."""

@@ -1,0 +1,97 @@
+"""Powertools logging and metrics, and the wrapper every trigger handler wears.
+
+The wrapper decides what an error looks like to the caller: a
+:class:`~sms_otp.errors.UserFacingError` passes through with its own text,
+anything else is logged with its stack and re-raised as a generic
+:class:`~sms_otp.errors.InternalError`. It never logs the event itself: events
+carry phone numbers, and Custom SMS Sender events carry encrypted codes.
+
+Tracing is opt-in (``EnableTracing`` in the template): Powertools' Tracer loads
+the X-Ray SDK and botocore, over 100 ms of cold start, so it is imported only
+when tracing is on, and only by the triggers that call AWS (``traced=True``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from sms_otp.errors import InternalError, SmsOtpError, UserFacingError
+
+logger = Logger()
+metrics = Metrics()
+
+Event = dict[str, Any]
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def count(name: str, value: int = 1) -> None:
+    """Add ``value`` to the metric ``name`` (flushed with the invocation's other metrics)."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def _event_keys(event: object) -> dict[str, str]:
+    """The event's routing keys for the log, each a short string or absent."""
+    if not isinstance(event, dict):
+        return {}
+    keys: dict[str, str] = {}
+    for log_key, value in (
+        ("trigger_source", event.get("triggerSource")),
+        ("user_pool_id", event.get("userPoolId")),
+        ("client_id", (event.get("callerContext") or {}).get("clientId") if isinstance(event.get("callerContext"), dict) else None),
+    ):
+        if isinstance(value, str) and len(value) <= 128:
+            keys[log_key] = value
+    return keys
+
+
+def tracing_enabled() -> bool:
+    """Whether X-Ray tracing was asked for (Powertools' own switch, set by the template)."""
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").strip().lower() == "false"
+
+
+def cognito_trigger(trigger: str, *, traced: bool = False, asynchronous: bool = False) -> Callable[[Handler], Handler]:
+    """Wrap a Cognito trigger handler with logging keys, metrics and the two tiers of errors.
+
+    ``trigger`` names the trigger in metrics (the ``trigger`` dimension).
+    ``traced`` applies Powertools' Tracer when tracing is enabled.
+    ``asynchronous`` is for triggers whose errors never reach the caller (the
+    Custom SMS Sender): the package's own errors then keep their precise text.
+    """
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def wrapper(event: Event, context: Any) -> Any:
+            logger.append_keys(**_event_keys(event))
+            metrics.add_dimension(name="trigger", value=trigger)
+            try:
+                return handler(event, context)
+            except UserFacingError as error:
+                logger.warning("Refused with a user-facing error", extra={"error_type": type(error).__name__})
+                count("UserFacingErrors")
+                raise
+            except SmsOtpError as error:
+                logger.exception("Trigger failed", extra={"error_type": type(error).__name__})
+                count("Failures")
+                if asynchronous:
+                    raise
+                raise InternalError() from error
+            except Exception as error:
+                logger.exception("Trigger failed unexpectedly", extra={"error_type": type(error).__name__})
+                count("Failures")
+                raise InternalError() from error
+
+        wrapped: Callable[..., Any] = wrapper
+        if traced and tracing_enabled():
+            from aws_lambda_powertools import Tracer  # noqa: PLC0415 - loads X-Ray only when tracing is on
+
+            wrapped = Tracer().capture_lambda_handler(wrapped, capture_response=False)
+        wrapped = logger.inject_lambda_context(log_event=False, clear_state=True)(wrapped)
+        return metrics.log_metrics(wrapped)  # type: ignore[return-value]
+
+    return decorate

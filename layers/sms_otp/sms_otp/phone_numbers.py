@@ -1,0 +1,72 @@
+"""Phone numbers: parse and validate (with ``phonenumbers``) and mask for display and logs."""
+
+from __future__ import annotations
+
+import hashlib
+
+import phonenumbers
+
+from sms_otp.errors import InvalidPhoneNumberError
+
+E164_EXAMPLE = "+14155550123"
+INVALID_PHONE_NUMBER_MESSAGE = (
+    "Enter a valid phone number in E.164 form: a plus sign, the country code and the number, "
+    f"with no spaces or punctuation (for example {E164_EXAMPLE})."
+)
+_MAX_INPUT_LENGTH = 32
+_VISIBLE_DIGITS = 4
+
+
+def parse_e164(value: object) -> phonenumbers.PhoneNumber:
+    """Parse a phone number that must already be in E.164 form and be valid.
+
+    Raises :class:`InvalidPhoneNumberError` otherwise, with a message that says
+    what a valid number looks like.
+    """
+    if not isinstance(value, str) or not value.startswith("+") or len(value) > _MAX_INPUT_LENGTH:
+        raise InvalidPhoneNumberError(INVALID_PHONE_NUMBER_MESSAGE)
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as error:
+        raise InvalidPhoneNumberError(INVALID_PHONE_NUMBER_MESSAGE) from error
+    if not phonenumbers.is_valid_number(number) or format_e164(number) != value:
+        raise InvalidPhoneNumberError(INVALID_PHONE_NUMBER_MESSAGE)
+    return number
+
+
+def format_e164(number: phonenumbers.PhoneNumber) -> str:
+    """The number in E.164 form, such as ``+14155550123``."""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_e164(value: object) -> str:
+    """Validate ``value`` as an E.164 number and return it unchanged (see :func:`parse_e164`)."""
+    return format_e164(parse_e164(value))
+
+
+def mask_phone_number(value: object) -> str:
+    """Mask all but the last four digits, the way Cognito shows a destination: ``+*******0123``.
+
+    Safe for any input: something that is not a phone number becomes ``"<invalid>"``
+    rather than being echoed into a log.
+    """
+    if not isinstance(value, str) or not value.startswith("+") or len(value) > _MAX_INPUT_LENGTH:
+        return "<invalid>"
+    digits = value[1:]
+    if not digits.isascii() or not digits.isdigit() or len(digits) <= _VISIBLE_DIGITS:
+        return "<invalid>"
+    return "+" + "*" * (len(digits) - _VISIBLE_DIGITS) + digits[-_VISIBLE_DIGITS:]
+
+
+def stand_in_destination(username: str, user_pool_id: str) -> str:
+    """A masked destination for a user who does not exist, stable for the same name.
+
+    When the name typed at sign-in is itself a phone number (the usual case in a
+    phone-number pool) its own mask is shown, exactly as for a real user;
+    otherwise digits derived from a hash of the name stand in.
+    """
+    masked = mask_phone_number(username)
+    if masked != "<invalid>":
+        return masked
+    seed = hashlib.sha256(f"{user_pool_id}\x00{username}".encode()).digest()
+    return "+" + "*" * 7 + "".join(str(byte % 10) for byte in seed[:_VISIBLE_DIGITS])

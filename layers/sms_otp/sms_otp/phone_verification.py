@@ -1,0 +1,67 @@
+"""Post authentication: mark the phone verified after a sign-in that proved it.
+
+A correct one-time code proves the person holds the phone, so a sign-in by code
+sets ``phone_number_verified=true``. The Post Authentication event does not say
+how the person signed in, so the app client's allowed flows decide: if the client
+allows only the custom flow (which Define Auth Challenge restricts to our SMS
+challenge) and refresh tokens, every sign-in through it was by code. A client
+that also allows a password flow cannot prove the phone this way, and the
+attribute is left alone (the user can verify it through Cognito's own code).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sms_otp.errors import MalformedEventError
+from sms_otp.observability import count, logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PostAuthenticationTriggerEvent
+
+# Flows under which every sign-in that reaches Post Authentication was one by code.
+CODE_ONLY_FLOWS = frozenset({"ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "CUSTOM_AUTH_FLOW_ONLY"})
+
+
+class ClientFlows:
+    """Caches which app clients of a pool allow only sign-in by code."""
+
+    def __init__(self, cognito_client: Any) -> None:
+        self._cognito = cognito_client
+        self._code_only: dict[tuple[str, str], bool] = {}
+
+    def code_only(self, user_pool_id: str, client_id: str) -> bool:
+        key = (user_pool_id, client_id)
+        if key not in self._code_only:
+            response = self._cognito.describe_user_pool_client(UserPoolId=user_pool_id, ClientId=client_id)
+            flows = set(response["UserPoolClient"].get("ExplicitAuthFlows") or ())
+            self._code_only[key] = bool(flows) and flows <= CODE_ONLY_FLOWS and bool(flows & {"ALLOW_CUSTOM_AUTH", "CUSTOM_AUTH_FLOW_ONLY"})
+        return self._code_only[key]
+
+
+def mark_phone_verified(event: PostAuthenticationTriggerEvent, *, cognito_client: Any, client_flows: ClientFlows) -> bool:
+    """Set ``phone_number_verified=true`` when the sign-in was by code; return whether it did."""
+    raw = event.raw_event
+    request = raw.get("request")
+    user_pool_id, username = raw.get("userPoolId"), raw.get("userName")
+    caller = raw.get("callerContext")
+    client_id = caller.get("clientId") if isinstance(caller, dict) else None
+    if not (isinstance(request, dict) and isinstance(user_pool_id, str) and isinstance(username, str) and isinstance(client_id, str)):
+        raise MalformedEventError("the event needs request, userPoolId, userName and callerContext.clientId")
+    attributes = request.get("userAttributes")
+    if not isinstance(attributes, dict) or not attributes.get("phone_number"):
+        raise MalformedEventError("request.userAttributes.phone_number is missing")
+    # Attribute values are strings: "true" or "false", never booleans.
+    if attributes.get("phone_number_verified") == "true":
+        return False
+    if not client_flows.code_only(user_pool_id, client_id):
+        logger.info("Phone left unverified: this app client also allows sign-in without a code")
+        return False
+    cognito_client.admin_update_user_attributes(
+        UserPoolId=user_pool_id,
+        Username=username,
+        UserAttributes=[{"Name": "phone_number_verified", "Value": "true"}],
+    )
+    count("PhonesVerified")
+    logger.info("Phone marked verified after a sign-in by code")
+    return True

@@ -1,0 +1,31 @@
+"""Create Auth Challenge: draw a code and text it to the user (first round only)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CreateAuthChallengeTriggerEvent
+
+from sms_otp.custom_auth import LatencyMimic, create_auth_challenge
+from sms_otp.delivery import SmsPublisher, sns_client
+from sms_otp.observability import cognito_trigger
+from sms_otp.settings import load_settings
+
+SETTINGS = load_settings()
+# Built at cold start, not in the invocation: a slow first send makes Cognito retry.
+PUBLISHER = SmsPublisher(SETTINGS, sns_client())
+LATENCY = LatencyMimic()
+TRIGGER_SOURCE = "CreateAuthChallenge_Authentication"
+
+
+@cognito_trigger("CreateAuthChallenge", traced=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Fill in the challenge's public and private parameters; send the code once."""
+    create_auth_challenge(
+        CreateAuthChallengeTriggerEvent(event),
+        settings=SETTINGS,
+        send_text=functools.partial(PUBLISHER.send, trigger_source=TRIGGER_SOURCE),
+        latency=LATENCY,
+    )
+    return event

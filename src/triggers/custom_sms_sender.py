@@ -1,0 +1,24 @@
+"""Custom SMS Sender: decrypt the code Cognito generated and send it by SMS (or to the test topic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomSMSSenderTriggerEvent
+
+from sms_otp.custom_sms import CodeDecryptor, send_custom_sms
+from sms_otp.delivery import SmsPublisher, sns_client
+from sms_otp.observability import cognito_trigger
+from sms_otp.settings import load_settings
+
+SETTINGS = load_settings()
+# The Encryption SDK client, the KMS key provider and the SNS client are built once per container.
+DECRYPTOR = CodeDecryptor(SETTINGS.require_sms_key_arn())
+PUBLISHER = SmsPublisher(SETTINGS, sns_client())
+
+
+@cognito_trigger("CustomSMSSender", traced=True, asynchronous=True)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Decrypt request.code, word the message for the trigger source and send it."""
+    send_custom_sms(CustomSMSSenderTriggerEvent(event), decryptor=DECRYPTOR, send_text=PUBLISHER.send)
+    return event

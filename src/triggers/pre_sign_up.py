@@ -1,0 +1,24 @@
+"""Pre sign-up: accept only a valid E.164 phone number; confirm the user without a password step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PreSignUpTriggerEvent
+
+from sms_otp.errors import MalformedEventError
+from sms_otp.observability import cognito_trigger, logger
+from sms_otp.phone_numbers import mask_phone_number, normalize_e164
+
+
+@cognito_trigger("PreSignUp")
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Refuse an invalid phone number; auto-confirm, never auto-verify the phone."""
+    attributes = PreSignUpTriggerEvent(event).request.user_attributes
+    if not isinstance(attributes, dict):
+        raise MalformedEventError("request.userAttributes must be an object")
+    phone_number = normalize_e164(attributes.get("phone_number"))
+    # The code sent at sign-in proves the phone; Post Authentication marks it verified then.
+    event["response"] = {"autoConfirmUser": True, "autoVerifyPhone": False, "autoVerifyEmail": False}
+    logger.info("Sign-up accepted", extra={"phone_number": mask_phone_number(phone_number)})
+    return event
