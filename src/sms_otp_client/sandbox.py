@@ -1,0 +1,199 @@
+"""The local sandbox: build and deploy the real template into the emulator, then sign in.
+
+Nothing here talks to AWS: every client and the SAM CLI are pointed at the
+emulator on 127.0.0.1 with throw-away credentials, and the user's own AWS
+configuration files are hidden from the subprocesses.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from sms_otp_client.emulator import Emulator
+from sms_otp_client.stack import StackOutputs
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SANDBOX_CONFIG_ENV = "sandbox"
+SANDBOX_DIR = PROJECT_ROOT / ".sandbox"
+BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox-build"
+CACHE_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox-cache"
+# Throw-away credentials: the emulator does not check them.
+SANDBOX_ACCESS_KEY = "sandbox"  # noqa: S105 - not a secret
+SANDBOX_SECRET_KEY = "sandbox"  # noqa: S105 - not a secret
+
+
+class SandboxError(Exception):
+    """A sandbox step failed; the message says which and where its log is."""
+
+
+def sam_executable() -> Path:
+    return Path(os.environ.get("SMS_OTP_SAM", PROJECT_ROOT / ".venv-sam" / "bin" / "sam"))
+
+
+def emulator_python() -> Path:
+    return Path(os.environ.get("SMS_OTP_EMULATOR_PYTHON", PROJECT_ROOT / ".venv-emulator" / "bin" / "python"))
+
+
+def machine_architecture() -> str:
+    """The Lambda architecture that runs on this machine (the emulator runs handlers natively)."""
+    return "arm64" if platform.machine().lower() in ("arm64", "aarch64") else "x86_64"
+
+
+def sandbox_config() -> dict[str, Any]:
+    with (PROJECT_ROOT / "samconfig.toml").open("rb") as handle:
+        config: dict[str, Any] = tomllib.load(handle)
+    return config[SANDBOX_CONFIG_ENV]
+
+
+def sandbox_parameter_overrides(architecture: str) -> list[str]:
+    """The [sandbox] parameter overrides of samconfig.toml, with this machine's architecture."""
+    overrides = shlex.split(sandbox_config()["deploy"]["parameters"]["parameter_overrides"])
+    return [item for item in overrides if not item.startswith("FunctionArchitecture=")] + [f"FunctionArchitecture={architecture}"]
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxDeployment:
+    """A stack deployed into the emulator, with a boto3 session that reaches it."""
+
+    endpoint_url: str
+    region: str
+    stack_name: str
+    outputs: StackOutputs
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` that talks to the emulator."""
+        session = boto3.session.Session(
+            aws_access_key_id=SANDBOX_ACCESS_KEY, aws_secret_access_key=SANDBOX_SECRET_KEY, region_name=self.region
+        )
+        return session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point an AWS SDK or CLI at the emulator (and never at a real account)."""
+        return sandbox_environment(self.endpoint_url, self.region)
+
+
+def sandbox_environment(endpoint_url: str, region: str) -> dict[str, str]:
+    """The process environment for SAM CLI and AWS CLI runs against the emulator."""
+    SANDBOX_DIR.mkdir(exist_ok=True)
+    empty = SANDBOX_DIR / "empty-aws-config"
+    empty.touch()
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    environment.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_ACCESS_KEY_ID": SANDBOX_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SANDBOX_SECRET_KEY,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_REGION": region,
+            # Hide the user's own profiles so nothing can reach a real account.
+            "AWS_CONFIG_FILE": str(empty),
+            "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+            "SAM_CLI_TELEMETRY": "0",
+        }
+    )
+    return environment
+
+
+def _run(command: list[str], *, environment: dict[str, str], log_name: str) -> None:
+    SANDBOX_DIR.mkdir(exist_ok=True)
+    log_path = SANDBOX_DIR / log_name
+    with log_path.open("wb") as log:
+        result = subprocess.run(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, check=False)  # noqa: S603
+    if result.returncode != 0:
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
+        raise SandboxError(f"`{' '.join(command[:2])}` failed (exit {result.returncode}); full log: {log_path}\n{tail}")
+
+
+def build(environment: dict[str, str], architecture: str) -> None:
+    """``sam build`` of the real template, for this machine's architecture."""
+    _run(
+        [
+            str(sam_executable()),
+            "build",
+            "--config-file",
+            str(PROJECT_ROOT / "samconfig.toml"),
+            "--config-env",
+            SANDBOX_CONFIG_ENV,
+            "--build-dir",
+            str(BUILD_DIR),
+            "--cached",
+            "--cache-dir",
+            str(CACHE_DIR),
+            "--parameter-overrides",
+            *sandbox_parameter_overrides(architecture),
+        ],
+        environment=environment,
+        log_name="sam-build.log",
+    )
+
+
+def deploy(emulator: Emulator, architecture: str) -> SandboxDeployment:
+    """``sam deploy`` of the built template into the emulator; returns the stack's outputs."""
+    environment = sandbox_environment(emulator.endpoint_url, emulator.region)
+    stack_name = sandbox_config()["global"]["parameters"]["stack_name"]
+    _run(
+        [
+            str(sam_executable()),
+            "deploy",
+            "--config-file",
+            str(PROJECT_ROOT / "samconfig.toml"),
+            "--config-env",
+            SANDBOX_CONFIG_ENV,
+            "--template-file",
+            str(BUILD_DIR / "template.yaml"),
+            "--region",
+            emulator.region,
+            "--no-progressbar",
+            "--parameter-overrides",
+            *sandbox_parameter_overrides(architecture),
+        ],
+        environment=environment,
+        log_name="sam-deploy.log",
+    )
+    session = boto3.session.Session(
+        aws_access_key_id=SANDBOX_ACCESS_KEY, aws_secret_access_key=SANDBOX_SECRET_KEY, region_name=emulator.region
+    )
+    outputs = StackOutputs.load(session.client("cloudformation", endpoint_url=emulator.endpoint_url), stack_name)
+    coerce_client_numbers(session.client("cognito-idp", endpoint_url=emulator.endpoint_url), outputs)
+    return SandboxDeployment(endpoint_url=emulator.endpoint_url, region=emulator.region, stack_name=stack_name, outputs=outputs)
+
+
+# The app client's settings that UpdateUserPoolClient takes back as they were described.
+_CLIENT_SETTINGS = (
+    "ClientName",
+    "RefreshTokenValidity",
+    "AccessTokenValidity",
+    "IdTokenValidity",
+    "TokenValidityUnits",
+    "ExplicitAuthFlows",
+    "PreventUserExistenceErrors",
+    "EnableTokenRevocation",
+    "AuthSessionValidity",
+)
+_CLIENT_NUMBERS = ("RefreshTokenValidity", "AccessTokenValidity", "IdTokenValidity", "AuthSessionValidity")
+
+
+def coerce_client_numbers(cognito: Any, outputs: StackOutputs) -> bool:
+    """Work around an emulator gap: it stores the app client's numbers from template parameters as strings.
+
+    CloudFormation hands every parameter to a resource as a string and AWS converts
+    it to the property's type; ministack 1.5.33 keeps the string, and its sign-in
+    then fails computing a session's expiry. This sets the same values back as
+    numbers. Returns whether anything needed it.
+    """
+    client = cognito.describe_user_pool_client(UserPoolId=outputs.user_pool_id, ClientId=outputs.user_pool_client_id)["UserPoolClient"]
+    if not any(isinstance(client.get(name), str) for name in _CLIENT_NUMBERS):
+        return False
+    update = {name: client[name] for name in _CLIENT_SETTINGS if client.get(name) is not None}
+    update.update({name: int(client[name]) for name in _CLIENT_NUMBERS if client.get(name) is not None})
+    cognito.update_user_pool_client(UserPoolId=outputs.user_pool_id, ClientId=outputs.user_pool_client_id, **update)
+    return True

@@ -1,0 +1,43 @@
+"""The outputs of a deployed stack, which is all a client needs to know about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class StackNotFoundError(Exception):
+    """The stack does not exist, or lacks the outputs this package's template defines."""
+
+
+@dataclass(frozen=True, slots=True)
+class StackOutputs:
+    """The template's outputs (names fixed by the template)."""
+
+    user_pool_id: str
+    user_pool_arn: str
+    user_pool_client_id: str
+    custom_sms_sender_function_name: str
+    sms_key_arn: str
+    test_mode_topic_arn: str | None
+
+    @classmethod
+    def load(cls, cloudformation: Any, stack_name: str) -> StackOutputs:
+        """Read the outputs of ``stack_name`` with a CloudFormation client."""
+        try:
+            stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+        except cloudformation.exceptions.ClientError as error:
+            raise StackNotFoundError(f"Stack {stack_name!r} was not found: {error.response['Error'].get('Message', '')}") from None
+        outputs = {item["OutputKey"]: item["OutputValue"] for item in stacks[0].get("Outputs", [])}
+        required = ("UserPoolId", "UserPoolArn", "UserPoolClientId", "CustomSmsSenderFunctionName", "SmsKeyArn")
+        missing = [name for name in required if name not in outputs]
+        if missing:
+            raise StackNotFoundError(f"Stack {stack_name!r} has no output {', '.join(missing)}: is it this package's template?")
+        return cls(
+            user_pool_id=outputs["UserPoolId"],
+            user_pool_arn=outputs["UserPoolArn"],
+            user_pool_client_id=outputs["UserPoolClientId"],
+            custom_sms_sender_function_name=outputs["CustomSmsSenderFunctionName"],
+            sms_key_arn=outputs["SmsKeyArn"],
+            test_mode_topic_arn=outputs.get("TestModeTopicArn"),
+        )

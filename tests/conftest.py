@@ -1,0 +1,58 @@
+"""Fixtures shared by every test tier: the sample events and a Lambda context.
+
+The events are the files in ``events/``, the same ones ``sam local invoke -e``
+uses, so a test and a local invocation always start from the same input.
+Unit-tier set-up (fake credentials, moto, no network) lives in
+``tests/unit/conftest.py`` so it never leaks into the e2e tier.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
+
+Event = dict[str, Any]
+EventLoader = Callable[[str], Event]
+
+
+@cache
+def _read_event(name: str) -> Event:
+    event: Event = json.loads((EVENTS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    return event
+
+
+@pytest.fixture
+def load_event() -> EventLoader:
+    """``load_event("pre_sign_up")`` returns a fresh deep copy of ``events/pre_sign_up.json``."""
+
+    def load(name: str) -> Event:
+        return copy.deepcopy(_read_event(name.removesuffix(".json")))
+
+    return load
+
+
+@dataclass(frozen=True, slots=True)
+class FakeLambdaContext:
+    """The attributes Powertools' ``inject_lambda_context`` reads from a real context."""
+
+    function_name: str = "sms-otp-test-function"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:sms-otp-test-function"
+    aws_request_id: str = "5f1e0c2a-aaaa-bbbb-cccc-deadbeefcafe"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 5_000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()

@@ -1,0 +1,299 @@
+"""Unit tier: fake credentials, no network, AWS mocked by moto, Powertools logs captured.
+
+The environment is set here, at import and before any test module is
+collected, because the trigger modules read their settings when they are
+imported (``SETTINGS = load_settings()``) and Powertools reads its service name
+and log level when ``sms_otp.observability`` builds its logger.
+"""
+
+from __future__ import annotations
+
+import os
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+TEST_MODE_TOPIC_NAME = "sms-otp-test-mode"
+TEST_MODE_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{TEST_MODE_TOPIC_NAME}"
+# Valid in form only: tests that decrypt point SMS_KEY_ARN at a moto key and reload the trigger.
+PLACEHOLDER_KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/00000000-0000-4000-8000-000000000000"
+
+# Anything from the developer's shell that could reach a real account or change what we test.
+for _name in (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_SNS",
+    "AWS_ENDPOINT_URL_KMS",
+    "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+    "AWS_LAMBDA_LOG_LEVEL",
+    "MOTO_ACCOUNT_ID",
+    "POWERTOOLS_DEV",
+    "POWERTOOLS_LOGGER_LOG_EVENT",
+    "POWERTOOLS_METRICS_DISABLED",
+    "SMS_SENDER_ID",
+    "SMS_ORIGINATION_NUMBER",
+):
+    os.environ.pop(_name, None)
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "TEST_MODE": "true",
+        "TEST_MODE_TOPIC_ARN": TEST_MODE_TOPIC_ARN,
+        "OTP_LENGTH": "6",
+        "OTP_TTL_SECONDS": "180",
+        "MAX_ATTEMPTS": "3",
+        "SMS_KEY_ARN": PLACEHOLDER_KMS_KEY_ARN,
+        "POWERTOOLS_SERVICE_NAME": "sms-otp",
+        "POWERTOOLS_METRICS_NAMESPACE": "SmsOtpUnitTests",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+    }
+)
+
+# Imported after the environment on purpose (see the module docstring). moto must
+# also come before any boto3 client is built so its hook is on every client.
+import base64  # noqa: E402
+import importlib  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import socket  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from types import ModuleType  # noqa: E402
+from typing import Any  # noqa: E402
+
+import aws_encryption_sdk  # noqa: E402
+import boto3  # noqa: E402
+import pytest  # noqa: E402
+from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy  # noqa: E402
+from moto import mock_aws  # noqa: E402
+from moto.backends import get_backend  # noqa: E402
+
+from sms_otp.observability import logger, metrics  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Define Auth Challenge and a successful Pre sign-up count nothing; Powertools warns about that on every flush.
+    config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")
+
+
+class NetworkBlockedError(RuntimeError):
+    """A unit test tried to open a network connection."""
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every unit test runs with sockets refusing to connect: moto and stubs only."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise NetworkBlockedError("unit tests must not open network connections; mock AWS with moto or a Stubber")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_metrics() -> Iterator[None]:
+    """Metrics counted by one test (pure functions call ``count``) must not reach the next."""
+    metrics.clear_metrics()
+    yield
+    metrics.clear_metrics()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """A fresh moto world (every service, account 123456789012, us-east-1)."""
+    with mock_aws():
+        yield
+
+
+# ---------------------------------------------------------------- SNS ---
+
+
+@dataclass
+class SnsOutbox:
+    """The test-mode topic with an SQS queue subscribed, and moto's record of SMS sent."""
+
+    topic_arn: str
+    queue_url: str
+    _received: list[dict[str, Any]] = field(default_factory=list)
+
+    def topic_messages(self) -> list[dict[str, Any]]:
+        """Every SNS notification published to the topic so far (the SQS bodies, parsed)."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        while batch := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            self._received.extend(json.loads(message["Body"]) for message in batch)
+        return list(self._received)
+
+    @staticmethod
+    def sms_messages() -> list[tuple[str, str]]:
+        """Every SMS published straight to a phone number, as ``(phone_number, text)``."""
+        return list(get_backend("sns")[ACCOUNT_ID][REGION].sms_messages.values())
+
+    def delete_topic(self) -> None:
+        boto3.client("sns", region_name=REGION).delete_topic(TopicArn=self.topic_arn)
+
+
+@pytest.fixture
+def sns_outbox(aws: None) -> SnsOutbox:
+    """Create the test-mode topic named in ``TEST_MODE_TOPIC_ARN`` and subscribe a queue to it."""
+    sns = boto3.client("sns", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    topic_arn = sns.create_topic(Name=TEST_MODE_TOPIC_NAME)["TopicArn"]
+    assert topic_arn == TEST_MODE_TOPIC_ARN
+    queue_url = sqs.create_queue(QueueName="test-mode-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return SnsOutbox(topic_arn=topic_arn, queue_url=queue_url)
+
+
+# ---------------------------------------------------------------- KMS ---
+
+
+def cognito_ciphertext(plaintext: bytes, key_arn: str, user_pool_id: str) -> str:
+    """Encrypt ``plaintext`` the way Cognito encrypts a Custom SMS Sender code.
+
+    Signed, non-committing suite 0x0378, one data key wrapped by ``key_arn``,
+    encryption context ``{"userpool-id": user_pool_id}``, base64-encoded.
+    """
+    client = aws_encryption_sdk.EncryptionSDKClient(commitment_policy=CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT)
+    ciphertext, _header = client.encrypt(
+        source=plaintext,
+        key_provider=aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_arn]),
+        encryption_context={"userpool-id": user_pool_id},
+        algorithm=Algorithm.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384,
+    )
+    return base64.b64encode(ciphertext).decode("ascii")
+
+
+@pytest.fixture
+def new_kms_key(aws: None) -> Callable[[], str]:
+    """Create a symmetric moto KMS key and return its ARN (call it again for a second key)."""
+
+    def create() -> str:
+        return str(boto3.client("kms", region_name=REGION).create_key(Description="Cognito custom sender key")["KeyMetadata"]["Arn"])
+
+    return create
+
+
+@pytest.fixture
+def kms_key_arn(new_kms_key: Callable[[], str]) -> str:
+    return new_kms_key()
+
+
+@pytest.fixture
+def encrypt_code() -> Callable[..., str]:
+    """``encrypt_code(b"123456", key_arn, pool_id)``: a ciphertext as Cognito sends it."""
+    return cognito_ciphertext
+
+
+# ---------------------------------------------------------------- triggers ---
+
+
+@pytest.fixture
+def load_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleType]:
+    """Import a trigger module afresh, after setting extra environment variables.
+
+    ``load_handler("custom_sms_sender", SMS_KEY_ARN=arn)`` re-runs the module's
+    cold start (settings, clients) with that environment; call it inside the
+    moto context when the cold start builds clients.
+    """
+
+    def load(module_name: str, **environment: str) -> ModuleType:
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        if module_name in sys.modules:
+            return importlib.reload(sys.modules[module_name])
+        return importlib.import_module(module_name)
+
+    return load
+
+
+# ---------------------------------------------------------------- logs ---
+
+
+class CapturedLogs:
+    """What the functions printed: Powertools' JSON log lines, metrics, and anything else."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self._capsys = capsys
+        self._out: list[str] = []
+        self._err: list[str] = []
+
+    def _drain(self) -> None:
+        captured = self._capsys.readouterr()
+        self._out.append(captured.out)
+        self._err.append(captured.err)
+
+    @property
+    def stdout(self) -> str:
+        self._drain()
+        return "".join(self._out)
+
+    @property
+    def text(self) -> str:
+        """Everything written to stdout and stderr."""
+        self._drain()
+        return "".join(self._out) + "".join(self._err)
+
+    def records(self) -> list[dict[str, Any]]:
+        """The Powertools log records (one JSON object a line), without the metrics lines."""
+        records = []
+        for line in self.stdout.splitlines():
+            try:
+                parsed = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(parsed, dict) and "level" in parsed and "message" in parsed:
+                records.append(parsed)
+        return records
+
+
+class _CurrentStdout:
+    """Writes to whatever ``sys.stdout`` is at the moment of writing."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@pytest.fixture
+def logs(capsys: pytest.CaptureFixture[str]) -> Iterator[CapturedLogs]:
+    """Capture the package's Powertools logger through ``capsys``.
+
+    Powertools binds its handler to the ``sys.stdout`` of the moment the logger
+    is built (at import), and capsys swaps its stream between the set-up, call
+    and teardown phases, so the handler writes through to the current
+    ``sys.stdout`` for the duration of the test.
+    """
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    previous = handler.setStream(_CurrentStdout())
+    try:
+        yield CapturedLogs(capsys)
+    finally:
+        if previous is not None:
+            handler.setStream(previous)
+
+
+@pytest.fixture
+def debug_logs(logs: CapturedLogs) -> Iterator[CapturedLogs]:
+    """As ``logs``, with the package logger at DEBUG (the most talkative a deployment can make it)."""
+    previous_level = logger.log_level
+    logger.setLevel("DEBUG")
+    try:
+        yield logs
+    finally:
+        logger.setLevel(previous_level)

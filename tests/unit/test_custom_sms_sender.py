@@ -1,0 +1,407 @@
+"""Custom SMS Sender: decrypt Cognito's code with real Encryption SDK ciphertexts, word it, send it."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomSMSSenderTriggerEvent
+
+from sms_otp.custom_sms import CodeDecryptor, send_custom_sms
+from sms_otp.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError
+
+pytestmark = [
+    pytest.mark.unit,
+    # The Encryption SDK raises "Footer not read" from a destructor after a failed decrypt; that is its own noise.
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
+Event = dict[str, Any]
+EventLoader = Callable[[str], Event]
+Encrypt = Callable[[bytes, str, str], str]
+
+POOL_ID = "us-east-1_EXAMPLE11"
+PHONE_NUMBER = "+14155550123"
+CODE = "604219"
+
+
+class SentTexts:
+    """A stand-in for SmsPublisher.send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def __call__(self, phone_number: str, text: str, *, trigger_source: str) -> str:
+        self.sent.append((phone_number, text, trigger_source))
+        return "message-id"
+
+
+class RecordingDecryptor:
+    """A decryptor that records whether it was asked (and must not be, in these tests)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def decrypt(self, ciphertext: str, user_pool_id: str) -> str:
+        self.calls.append((ciphertext, user_pool_id))
+        return CODE
+
+
+@pytest.fixture
+def texts() -> SentTexts:
+    return SentTexts()
+
+
+@pytest.fixture
+def decryptor(kms_key_arn: str) -> CodeDecryptor:
+    return CodeDecryptor(kms_key_arn)
+
+
+def run_sender(event: Event, decryptor: Any, send_text: SentTexts) -> None:
+    send_custom_sms(CustomSMSSenderTriggerEvent(event), decryptor=decryptor, send_text=send_text)
+
+
+@pytest.mark.parametrize(
+    ("event_name", "plaintext", "expected_text"),
+    [
+        ("custom_sms_sender_sign_up", CODE, f"Your verification code is {CODE}. Do not share it with anyone."),
+        ("custom_sms_sender_resend_code", CODE, f"Your verification code is {CODE}. Do not share it with anyone."),
+        ("custom_sms_sender_forgot_password", CODE, f"Your password reset code is {CODE}. Do not share it with anyone."),
+        (
+            "custom_sms_sender_update_user_attribute",
+            CODE,
+            f"Your code to confirm your new phone number is {CODE}. Do not share it with anyone.",
+        ),
+        ("custom_sms_sender_verify_user_attribute", CODE, f"Your code to verify your phone number is {CODE}. Do not share it with anyone."),
+        ("custom_sms_sender_authentication", CODE, f"Your sign-in code is {CODE}. Do not share it with anyone."),
+        (
+            "custom_sms_sender_admin_create_user",
+            "Ab&lt;1&gt;x",
+            "Your account is ready. Sign in with +14155550123 and the temporary password Ab<1>x",
+        ),
+        (
+            "custom_sms_sender_admin_create_user",
+            "p&amp;{code}%s",
+            "Your account is ready. Sign in with +14155550123 and the temporary password p&{code}%s",
+        ),
+    ],
+)
+def test_every_trigger_source_gets_its_exact_message(
+    *,
+    load_event: EventLoader,
+    encrypt_code: Encrypt,
+    kms_key_arn: str,
+    decryptor: CodeDecryptor,
+    texts: SentTexts,
+    event_name: str,
+    plaintext: str,
+    expected_text: str,
+) -> None:
+    # GIVEN a sample event whose code Cognito encrypted with the stack's key for this pool
+    event = load_event(event_name)
+    event["request"]["code"] = encrypt_code(plaintext.encode(), kms_key_arn, POOL_ID)
+    unchanged = {**event, "request": {**event["request"]}}
+
+    # WHEN sending the custom SMS
+    run_sender(event, decryptor, texts)
+
+    # THEN exactly one text, worded for the trigger source (temporary passwords HTML-unescaped), and the event is untouched
+    assert texts.sent == [(PHONE_NUMBER, expected_text, event["triggerSource"])]
+    assert event == unchanged
+
+
+def test_account_takeover_notification_needs_no_code(load_event: EventLoader, texts: SentTexts) -> None:
+    # GIVEN an account-takeover notification (code is null)
+    event = load_event("custom_sms_sender_account_take_over_notification")
+    decryptor = RecordingDecryptor()
+
+    # WHEN sending
+    run_sender(event, decryptor, texts)
+
+    # THEN nothing was decrypted and the warning went out
+    assert decryptor.calls == []
+    assert texts.sent == [
+        (
+            PHONE_NUMBER,
+            "We detected a suspicious sign-in attempt on your account. "
+            "If it was not you, change your password and review your account now.",
+            "CustomSMSSender_AccountTakeOverNotification",
+        )
+    ]
+
+
+# ---------------------------------------------------------------- ciphertexts that must be refused ---
+
+
+@dataclass(frozen=True)
+class CiphertextKit:
+    """What a bad-ciphertext case may use: the encrypt helper, the stack's key, and a way to make another key."""
+
+    encrypt: Encrypt
+    key: str
+    new_key: Callable[[], str]
+
+
+def _truncated(ciphertext: str) -> str:
+    raw = base64.b64decode(ciphertext)
+    return base64.b64encode(raw[: len(raw) - 40]).decode()
+
+
+def _header_only(ciphertext: str) -> str:
+    raw = base64.b64decode(ciphertext)
+    return base64.b64encode(raw[: len(raw) // 2]).decode()
+
+
+@pytest.mark.parametrize(
+    ("make_ciphertext", "message"),
+    [
+        pytest.param(
+            lambda kit: kit.encrypt(CODE.encode(), kit.new_key(), POOL_ID),
+            r"^the code could not be decrypted with the stack's KMS key \(DecryptKeyError\)$",
+            id="encrypted with another KMS key",
+        ),
+        pytest.param(
+            lambda kit: kit.encrypt(CODE.encode(), kit.key, "us-east-1_OTHERPOOL"),
+            r"^the code was encrypted for another user pool$",
+            id="encrypted for another pool",
+        ),
+        pytest.param(
+            lambda _kit: "this is not base64!",
+            r"^the code is not valid base64$",
+            id="garbage, not base64",
+        ),
+        pytest.param(
+            lambda _kit: "AYADeBgEXAMPLEREPLACEDBYTESTSWITHAREALCIPHERTEXT==",
+            r"^the code is not valid base64$",
+            id="the placeholder of the sample events",
+        ),
+        pytest.param(
+            lambda _kit: base64.b64encode(b"junk bytes, not an Encryption SDK message" * 4).decode(),
+            r"^the code could not be decrypted with the stack's KMS key \(\w+\)$",
+            id="valid base64 of junk bytes",
+        ),
+        pytest.param(
+            lambda kit: _truncated(kit.encrypt(CODE.encode(), kit.key, POOL_ID)),
+            r"^the code could not be decrypted with the stack's KMS key \(SerializationError\)$",
+            id="truncated: no signature",
+        ),
+        pytest.param(
+            lambda kit: _header_only(kit.encrypt(CODE.encode(), kit.key, POOL_ID)),
+            r"^the code could not be decrypted with the stack's KMS key \(SerializationError\)$",
+            id="truncated to half",
+        ),
+        pytest.param(
+            lambda _kit: "A" * 8200,
+            r"^the code ciphertext is too long to be Cognito's$",
+            id="absurdly long",
+        ),
+        pytest.param(
+            lambda kit: kit.encrypt(b"\xff\xfe\xfd", kit.key, POOL_ID),
+            r"^the decrypted code is not text$",
+            id="decrypts to bytes that are not UTF-8",
+        ),
+    ],
+)
+def test_a_bad_ciphertext_is_refused_and_nothing_is_sent(
+    *,
+    load_event: EventLoader,
+    encrypt_code: Encrypt,
+    new_kms_key: Callable[[], str],
+    texts: SentTexts,
+    make_ciphertext: Callable[[CiphertextKit], str],
+    message: str,
+) -> None:
+    # GIVEN the stack's key (and, where needed, another key in the same account) and a ciphertext wrong in one way
+    key = new_kms_key()
+    event = load_event("custom_sms_sender_authentication")
+    event["request"]["code"] = make_ciphertext(CiphertextKit(encrypt=encrypt_code, key=key, new_key=new_kms_key))
+
+    # WHEN sending
+    with pytest.raises(CodeDecryptionError, match=message):
+        run_sender(event, CodeDecryptor(key), texts)
+
+    # THEN nothing was published
+    assert texts.sent == []
+
+
+# ---------------------------------------------------------------- malformed events ---
+
+
+@pytest.mark.parametrize(
+    ("event_name", "mutate", "error", "message"),
+    [
+        pytest.param(
+            "custom_sms_sender_sign_up",
+            lambda event: event.update(triggerSource="CustomSMSSender_SomethingNew"),
+            MalformedEventError,
+            r"^unsupported trigger source 'CustomSMSSender_SomethingNew'$",
+            id="unknown trigger source",
+        ),
+        pytest.param(
+            "custom_sms_sender_sign_up",
+            lambda event: event.pop("triggerSource"),
+            MalformedEventError,
+            r"^unsupported trigger source 'None'$",
+            id="no trigger source",
+        ),
+        pytest.param(
+            "custom_sms_sender_sign_up",
+            lambda event: event["request"].update(code=None),
+            MalformedEventError,
+            r"^CustomSMSSender_SignUp requires request\.code$",
+            id="sign-up without a code",
+        ),
+        pytest.param(
+            "custom_sms_sender_forgot_password",
+            lambda event: event["request"].pop("code"),
+            MalformedEventError,
+            r"^CustomSMSSender_ForgotPassword requires request\.code$",
+            id="forgot password, code missing",
+        ),
+        pytest.param(
+            "custom_sms_sender_admin_create_user",
+            lambda event: event["request"].update(code=""),
+            MalformedEventError,
+            r"^CustomSMSSender_AdminCreateUser requires request\.code$",
+            id="temporary password empty",
+        ),
+        pytest.param(
+            "custom_sms_sender_sign_up",
+            lambda event: event["request"].update(code=123456),
+            MalformedEventError,
+            r"^request\.code must be a string or null$",
+            id="code not a string",
+        ),
+        pytest.param(
+            "custom_sms_sender_sign_up",
+            lambda event: event.pop("userPoolId"),
+            MalformedEventError,
+            r"^the event needs userPoolId and request$",
+            id="no pool id",
+        ),
+        pytest.param(
+            "custom_sms_sender_sign_up",
+            lambda event: event["request"]["userAttributes"].pop("phone_number"),
+            MalformedEventError,
+            r"^request\.userAttributes\.phone_number is missing$",
+            id="no phone number",
+        ),
+        pytest.param(
+            "custom_sms_sender_sign_up",
+            lambda event: event["request"]["userAttributes"].update(phone_number="+1 (415) 555-0123"),
+            InvalidPhoneNumberError,
+            r"E\.164",
+            id="phone number not E.164",
+        ),
+        pytest.param(
+            "custom_sms_sender_account_take_over_notification",
+            lambda event: event["request"]["userAttributes"].update(phone_number="4155550123"),
+            InvalidPhoneNumberError,
+            r"E\.164",
+            id="notification to a number that is not E.164",
+        ),
+    ],
+)
+def test_a_malformed_event_is_refused_before_any_kms_call_and_nothing_is_sent(
+    *,
+    load_event: EventLoader,
+    texts: SentTexts,
+    event_name: str,
+    mutate: Callable[[Event], object],
+    error: type[Exception],
+    message: str,
+) -> None:
+    # GIVEN a sample event (with a placeholder ciphertext) spoiled in one way
+    event = load_event(event_name)
+    mutate(event)
+    decryptor = RecordingDecryptor()
+
+    # WHEN sending
+    with pytest.raises(error, match=message):
+        run_sender(event, decryptor, texts)
+
+    # THEN no KMS call (the decryptor was never asked) and nothing sent
+    assert decryptor.calls == []
+    assert texts.sent == []
+
+
+# ---------------------------------------------------------------- handler ---
+
+
+@pytest.fixture
+def sender_handler(sns_outbox: Any, kms_key_arn: str, load_handler: Callable[..., ModuleType]) -> ModuleType:
+    """custom_sms_sender, cold-started in test mode with SMS_KEY_ARN set to the moto key."""
+    return load_handler("custom_sms_sender", SMS_KEY_ARN=kms_key_arn)
+
+
+def test_handler_decrypts_and_publishes_to_the_test_topic(
+    *,
+    sender_handler: ModuleType,
+    sns_outbox: Any,
+    kms_key_arn: str,
+    encrypt_code: Encrypt,
+    load_event: EventLoader,
+    lambda_context: object,
+) -> None:
+    # GIVEN an Authentication event with a real ciphertext
+    event = load_event("custom_sms_sender_authentication")
+    event["request"]["code"] = encrypt_code(CODE.encode(), kms_key_arn, POOL_ID)
+    expected_event = {**event, "request": {**event["request"]}}
+
+    # WHEN invoking the handler
+    result = sender_handler.lambda_handler(event, lambda_context)
+
+    # THEN the topic received the worded code for the user's number, and no SMS went out
+    [notification] = sns_outbox.topic_messages()
+    assert notification["Message"] == f"Your sign-in code is {CODE}. Do not share it with anyone."
+    assert notification["MessageAttributes"] == {
+        "recipient": {"Type": "String", "Value": PHONE_NUMBER},
+        "trigger_source": {"Type": "String", "Value": "CustomSMSSender_Authentication"},
+    }
+    assert sns_outbox.sms_messages() == []
+    assert result == expected_event
+
+
+def test_handler_lets_a_wrong_pool_error_through_unchanged(
+    *,
+    sender_handler: ModuleType,
+    sns_outbox: Any,
+    kms_key_arn: str,
+    encrypt_code: Encrypt,
+    load_event: EventLoader,
+    lambda_context: object,
+    logs: Any,
+) -> None:
+    # GIVEN a ciphertext made for another user pool
+    event = load_event("custom_sms_sender_authentication")
+    event["request"]["code"] = encrypt_code(CODE.encode(), kms_key_arn, "us-east-1_OTHERPOOL")
+
+    # WHEN invoking the (asynchronous) handler
+    # THEN the precise error propagates, so Lambda's retries and the logs show the real reason
+    with pytest.raises(CodeDecryptionError, match=r"^the code was encrypted for another user pool$"):
+        sender_handler.lambda_handler(event, lambda_context)
+
+    # AND nothing was published, and the failure was logged with its type
+    assert sns_outbox.topic_messages() == []
+    assert sns_outbox.sms_messages() == []
+    [record] = [record for record in logs.records() if record["level"] == "ERROR"]
+    assert record["message"] == "Trigger failed"
+    assert record["error_type"] == "CodeDecryptionError"
+    assert record["trigger_source"] == "CustomSMSSender_Authentication"
+
+
+def test_handler_lets_an_invalid_phone_number_through_unchanged(
+    sender_handler: ModuleType, sns_outbox: Any, load_event: EventLoader, lambda_context: object
+) -> None:
+    # GIVEN a user whose phone number is not E.164
+    event = load_event("custom_sms_sender_sign_up")
+    event["request"]["userAttributes"]["phone_number"] = "+1 415 555 0123"
+
+    # WHEN / THEN the user-facing error propagates and nothing is published
+    with pytest.raises(InvalidPhoneNumberError):
+        sender_handler.lambda_handler(event, lambda_context)
+    assert sns_outbox.topic_messages() == []

@@ -1,0 +1,232 @@
+"""Post authentication (sms_otp.phone_verification): mark the phone verified after a sign-in by code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PostAuthenticationTriggerEvent
+from botocore.stub import Stubber
+
+from sms_otp.errors import InternalError, MalformedEventError
+from sms_otp.phone_verification import ClientFlows, mark_phone_verified
+
+pytestmark = pytest.mark.unit
+
+Event = dict[str, Any]
+EventLoader = Callable[[str], Event]
+
+POOL_ID = "us-east-1_EXAMPLE11"
+CLIENT_ID = "4example7client3id0abcdefgh"
+USERNAME = "a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+CODE_ONLY = ["ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+
+
+@dataclass
+class UserPool:
+    pool_id: str
+    code_only_client_id: str
+    password_client_id: str
+    username: str
+
+    def phone_number_verified(self) -> str | None:
+        user = boto3.client("cognito-idp", region_name="us-east-1").admin_get_user(UserPoolId=self.pool_id, Username=self.username)
+        return {attribute["Name"]: attribute["Value"] for attribute in user["UserAttributes"]}.get("phone_number_verified")
+
+
+@pytest.fixture
+def user_pool(aws: None) -> UserPool:
+    """A moto pool with a code-only app client, a client that also allows SRP, and a user whose phone is unverified."""
+    idp = boto3.client("cognito-idp", region_name="us-east-1")
+    pool_id = idp.create_user_pool(PoolName="sms-otp")["UserPool"]["Id"]
+    code_only = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="code-only", ExplicitAuthFlows=CODE_ONLY)
+    password = idp.create_user_pool_client(UserPoolId=pool_id, ClientName="with-srp", ExplicitAuthFlows=[*CODE_ONLY, "ALLOW_USER_SRP_AUTH"])
+    idp.admin_create_user(
+        UserPoolId=pool_id,
+        Username=USERNAME,
+        UserAttributes=[{"Name": "phone_number", "Value": "+14155550123"}, {"Name": "phone_number_verified", "Value": "false"}],
+        MessageAction="SUPPRESS",
+    )
+    return UserPool(pool_id, code_only["UserPoolClient"]["ClientId"], password["UserPoolClient"]["ClientId"], USERNAME)
+
+
+@pytest.fixture
+def post_auth_handler(user_pool: UserPool, load_handler: Callable[..., ModuleType]) -> ModuleType:
+    """post_authentication, cold-started against moto (fresh client-flows cache)."""
+    return load_handler("post_authentication")
+
+
+def post_auth_event(load_event: EventLoader, pool: UserPool, client_id: str) -> Event:
+    event = load_event("post_authentication")
+    event["userPoolId"] = pool.pool_id
+    event["callerContext"]["clientId"] = client_id
+    return event
+
+
+def test_a_sign_in_through_a_code_only_client_marks_the_phone_verified(
+    post_auth_handler: ModuleType, user_pool: UserPool, load_event: EventLoader, lambda_context: object
+) -> None:
+    # GIVEN a user whose phone is unverified signs in through the code-only client
+    event = post_auth_event(load_event, user_pool, user_pool.code_only_client_id)
+    expected = {**event}
+
+    # WHEN Post Authentication runs
+    result = post_auth_handler.lambda_handler(event, lambda_context)
+
+    # THEN Cognito now has phone_number_verified=true, and the event comes back unchanged
+    assert user_pool.phone_number_verified() == "true"
+    assert result == expected
+
+
+def test_a_client_that_also_allows_passwords_leaves_the_phone_alone(
+    post_auth_handler: ModuleType, user_pool: UserPool, load_event: EventLoader, lambda_context: object
+) -> None:
+    # GIVEN a sign-in through a client that also allows SRP (it may not have been by code)
+    event = post_auth_event(load_event, user_pool, user_pool.password_client_id)
+
+    # WHEN Post Authentication runs
+    post_auth_handler.lambda_handler(event, lambda_context)
+
+    # THEN the phone stays unverified
+    assert user_pool.phone_number_verified() == "false"
+
+
+def test_an_unknown_client_is_a_generic_error(
+    post_auth_handler: ModuleType, user_pool: UserPool, load_event: EventLoader, lambda_context: object
+) -> None:
+    # GIVEN an event naming a client the pool does not have
+    event = post_auth_event(load_event, user_pool, "nosuchclient0000000000000")
+
+    # WHEN / THEN a generic error, and the phone is untouched
+    with pytest.raises(InternalError, match=r"^Something went wrong on our side\. Please try again later\.$"):
+        post_auth_handler.lambda_handler(event, lambda_context)
+    assert user_pool.phone_number_verified() == "false"
+
+
+@pytest.mark.parametrize(
+    ("flows", "code_only"),
+    [
+        pytest.param(["ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"], True, id="custom + refresh"),
+        pytest.param(["ALLOW_CUSTOM_AUTH"], True, id="custom only"),
+        pytest.param(["CUSTOM_AUTH_FLOW_ONLY"], True, id="legacy custom only"),
+        pytest.param(["ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"], False, id="plus SRP"),
+        pytest.param(["ALLOW_CUSTOM_AUTH", "ALLOW_USER_PASSWORD_AUTH"], False, id="plus password"),
+        pytest.param(["ALLOW_CUSTOM_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH"], False, id="plus admin password"),
+        pytest.param(["ALLOW_CUSTOM_AUTH", "ALLOW_USER_AUTH"], False, id="plus choice-based"),
+        pytest.param(["ALLOW_REFRESH_TOKEN_AUTH"], False, id="refresh only"),
+        pytest.param([], False, id="none listed (Cognito's defaults include SRP)"),
+        pytest.param(None, False, id="absent"),
+    ],
+)
+def test_which_clients_prove_the_phone(flows: list[str] | None, code_only: bool) -> None:
+    # GIVEN an app client with these flows
+    client = boto3.client("cognito-idp", region_name="us-east-1")
+    description: dict[str, Any] = {"UserPoolId": POOL_ID, "ClientId": CLIENT_ID, "ClientName": "app"}
+    if flows is not None:
+        description["ExplicitAuthFlows"] = flows
+    with Stubber(client) as stubber:
+        stubber.add_response("describe_user_pool_client", {"UserPoolClient": description}, {"UserPoolId": POOL_ID, "ClientId": CLIENT_ID})
+
+        # WHEN / THEN only custom auth (plus refresh) counts as sign-in by code
+        assert ClientFlows(client).code_only(POOL_ID, CLIENT_ID) is code_only
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def stubbed_cognito() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("cognito-idp", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_an_already_verified_phone_makes_no_api_call(stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader) -> None:
+    # GIVEN a user whose phone is already verified, and a Stubber with nothing queued (any call fails)
+    client, _stubber = stubbed_cognito
+    event = load_event("post_authentication")
+    event["request"]["userAttributes"]["phone_number_verified"] = "true"
+
+    # WHEN / THEN nothing to do, and no call made
+    assert mark_phone_verified(PostAuthenticationTriggerEvent(event), cognito_client=client, client_flows=ClientFlows(client)) is False
+
+
+def test_client_flows_are_described_once_per_client(stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader) -> None:
+    # GIVEN one describe response and two updates queued, for two sign-ins through the same client
+    client, stubber = stubbed_cognito
+    stubber.add_response(
+        "describe_user_pool_client",
+        {"UserPoolClient": {"UserPoolId": POOL_ID, "ClientId": CLIENT_ID, "ExplicitAuthFlows": CODE_ONLY}},
+        {"UserPoolId": POOL_ID, "ClientId": CLIENT_ID},
+    )
+    for username in ("first-user", "second-user"):
+        stubber.add_response(
+            "admin_update_user_attributes",
+            {},
+            {"UserPoolId": POOL_ID, "Username": username, "UserAttributes": [{"Name": "phone_number_verified", "Value": "true"}]},
+        )
+    flows = ClientFlows(client)
+
+    # WHEN two users sign in
+    results = []
+    for username in ("first-user", "second-user"):
+        event = load_event("post_authentication")
+        event["userName"] = username
+        results.append(mark_phone_verified(PostAuthenticationTriggerEvent(event), cognito_client=client, client_flows=flows))
+
+    # THEN both phones were marked, with one describe call in all (the Stubber would refuse a second)
+    assert results == [True, True]
+
+
+@pytest.mark.parametrize("verified", ["false", "False", "TRUE", None, True])
+def test_anything_but_the_string_true_counts_as_unverified(
+    stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader, verified: object
+) -> None:
+    # GIVEN attribute values are strings: a boolean True or "TRUE" is not Cognito's "true"
+    client, stubber = stubbed_cognito
+    stubber.add_response(
+        "describe_user_pool_client",
+        {"UserPoolClient": {"UserPoolId": POOL_ID, "ClientId": CLIENT_ID, "ExplicitAuthFlows": CODE_ONLY}},
+        {"UserPoolId": POOL_ID, "ClientId": CLIENT_ID},
+    )
+    stubber.add_response(
+        "admin_update_user_attributes",
+        {},
+        {"UserPoolId": POOL_ID, "Username": USERNAME, "UserAttributes": [{"Name": "phone_number_verified", "Value": "true"}]},
+    )
+    event = load_event("post_authentication")
+    if verified is None:
+        del event["request"]["userAttributes"]["phone_number_verified"]
+    else:
+        event["request"]["userAttributes"]["phone_number_verified"] = verified
+
+    # WHEN / THEN the phone is marked verified
+    assert mark_phone_verified(PostAuthenticationTriggerEvent(event), cognito_client=client, client_flows=ClientFlows(client)) is True
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(lambda event: event.pop("request"), id="no request"),
+        pytest.param(lambda event: event.pop("userPoolId"), id="no pool"),
+        pytest.param(lambda event: event.pop("userName"), id="no user name"),
+        pytest.param(lambda event: event.pop("callerContext"), id="no caller context"),
+        pytest.param(lambda event: event["callerContext"].pop("clientId"), id="no client id"),
+        pytest.param(lambda event: event["request"]["userAttributes"].pop("phone_number"), id="no phone number"),
+        pytest.param(lambda event: event["request"].update(userAttributes=None), id="no attributes"),
+    ],
+)
+def test_a_malformed_event_is_refused_without_api_calls(
+    stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader, mutate: Callable[[Event], object]
+) -> None:
+    # GIVEN the sample event spoiled in one way, and a Stubber that refuses any call
+    client, _stubber = stubbed_cognito
+    event = load_event("post_authentication")
+    mutate(event)
+
+    # WHEN / THEN refused as malformed before any API call
+    with pytest.raises(MalformedEventError):
+        mark_phone_verified(PostAuthenticationTriggerEvent(event), cognito_client=client, client_flows=ClientFlows(client))

@@ -1,0 +1,108 @@
+"""Pre sign-up: accept a valid E.164 phone number, auto-confirm, never auto-verify."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from sms_otp.errors import InternalError, InvalidPhoneNumberError
+
+pytestmark = pytest.mark.unit
+
+EventLoader = Callable[[str], dict[str, Any]]
+
+ACCEPTED = {"autoConfirmUser": True, "autoVerifyPhone": False, "autoVerifyEmail": False}
+INVALID_PHONE_NUMBER = (
+    "Enter a valid phone number in E.164 form: a plus sign, the country code and the number, "
+    "with no spaces or punctuation (for example +14155550123)."
+)
+GENERIC = "Something went wrong on our side. Please try again later."
+
+
+@pytest.fixture
+def pre_sign_up(load_handler: Callable[..., ModuleType]) -> ModuleType:
+    return load_handler("pre_sign_up")
+
+
+@pytest.mark.parametrize("event_name", ["pre_sign_up", "pre_sign_up_admin_create_user"])
+def test_a_valid_phone_number_is_confirmed_but_not_verified(
+    pre_sign_up: ModuleType, load_event: EventLoader, lambda_context: object, logs: Any, event_name: str
+) -> None:
+    # GIVEN a sign-up with a valid E.164 number
+    event = load_event(event_name)
+
+    # WHEN the trigger runs
+    result = pre_sign_up.lambda_handler(event, lambda_context)
+
+    # THEN the whole event comes back with the user confirmed and the phone left for the first code to prove
+    assert result == {**load_event(event_name), "response": ACCEPTED}
+    [record] = logs.records()
+    assert record["message"] == "Sign-up accepted"
+    assert record["phone_number"].startswith("+*")
+    assert load_event(event_name)["request"]["userAttributes"]["phone_number"] not in logs.text
+
+
+def test_an_invalid_phone_number_is_refused_with_its_message_unchanged(
+    pre_sign_up: ModuleType, load_event: EventLoader, lambda_context: object
+) -> None:
+    # GIVEN events/pre_sign_up_invalid_phone.json ("+1 (415) 555-0123")
+    event = load_event("pre_sign_up_invalid_phone")
+
+    # WHEN the trigger runs
+    with pytest.raises(InvalidPhoneNumberError) as raised:
+        pre_sign_up.lambda_handler(event, lambda_context)
+
+    # THEN the caller sees exactly the user-facing text, and no response was written
+    assert str(raised.value) == INVALID_PHONE_NUMBER
+    assert event == load_event("pre_sign_up_invalid_phone")
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        pytest.param({}, id="no phone number"),
+        pytest.param({"phone_number": None}, id="phone number null"),
+        pytest.param({"phone_number": ""}, id="phone number empty"),
+        pytest.param({"email": "someone@example.com"}, id="an email instead"),
+    ],
+)
+def test_a_missing_phone_number_is_refused(
+    pre_sign_up: ModuleType, load_event: EventLoader, lambda_context: object, attributes: dict[str, Any]
+) -> None:
+    # GIVEN a sign-up without a usable phone number
+    event = load_event("pre_sign_up")
+    event["request"]["userAttributes"] = attributes
+
+    # WHEN / THEN refused with the user-facing E.164 message
+    with pytest.raises(InvalidPhoneNumberError, match=r"E\.164"):
+        pre_sign_up.lambda_handler(event, lambda_context)
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        pytest.param(lambda event: event.pop("request"), id="request missing"),
+        pytest.param(lambda event: event["request"].pop("userAttributes"), id="userAttributes missing"),
+        pytest.param(lambda event: event["request"].update(userAttributes=["+14155550123"]), id="userAttributes a list"),
+        pytest.param(lambda event: event["request"].update(userAttributes=None), id="userAttributes null"),
+    ],
+)
+def test_a_malformed_event_is_a_generic_internal_error(
+    pre_sign_up: ModuleType, load_event: EventLoader, lambda_context: object, logs: Any, mutate: Callable[[dict[str, Any]], object]
+) -> None:
+    # GIVEN an event Cognito would never send
+    event = load_event("pre_sign_up")
+    mutate(event)
+
+    # WHEN the trigger runs
+    with pytest.raises(InternalError) as raised:
+        pre_sign_up.lambda_handler(event, lambda_context)
+
+    # THEN the caller sees only the generic text; the detail is in the log, with its stack
+    assert str(raised.value) == GENERIC
+    [record] = [record for record in logs.records() if record["level"] == "ERROR"]
+    assert record["message"] in {"Trigger failed", "Trigger failed unexpectedly"}
+    assert "Traceback" in record["exception"]

@@ -1,0 +1,148 @@
+"""No secret in the logs, even at DEBUG: codes, their hash and salt, temporary passwords, full phone numbers."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from sms_otp.errors import CodeDecryptionError
+
+pytestmark = [pytest.mark.unit, pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
+
+EventLoader = Callable[[str], dict[str, Any]]
+
+POOL_ID = "us-east-1_EXAMPLE11"
+PHONE_NUMBER = "+14155550123"
+MASKED = "+*******0123"
+
+
+def both_base64_forms(urlsafe: str) -> set[str]:
+    raw = base64.urlsafe_b64decode(urlsafe)
+    return {urlsafe, base64.b64encode(raw).decode(), urlsafe.rstrip("="), base64.b64encode(raw).decode().rstrip("="), raw.hex()}
+
+
+def assert_code_absent(code: str, text: str) -> None:
+    # A six-digit code could occur inside a longer number (an epoch timestamp); as a token of its own it must not.
+    assert not re.search(rf"(?<![0-9]){code}(?![0-9])", text), f"the code {code} was logged"
+
+
+def assert_phone_number_masked(text: str) -> None:
+    assert PHONE_NUMBER not in text
+    assert PHONE_NUMBER[1:] not in text
+    assert MASKED in text
+
+
+def test_create_and_verify_log_no_secret_at_debug(
+    debug_logs: Any,
+    sns_outbox: Any,
+    load_handler: Callable[..., ModuleType],
+    load_event: EventLoader,
+    lambda_context: object,
+) -> None:
+    # GIVEN the Create and Verify triggers in test mode, the logger at DEBUG
+    create = load_handler("create_auth_challenge")
+    verify = load_handler("verify_auth_challenge")
+
+    # WHEN a user gets a code and answers with it, wrongly once then rightly
+    response = create.lambda_handler(load_event("create_auth_challenge"), lambda_context)["response"]
+    [notification] = sns_outbox.topic_messages()
+    match = re.search(r"is ([0-9]{6})\.", notification["Message"])
+    assert match
+    code = match.group(1)
+    for answer in (f"{(int(code) + 1) % 1_000_000:06d}", code):
+        event = load_event("verify_auth_challenge")
+        event["request"]["privateChallengeParameters"] = response["privateChallengeParameters"]
+        event["request"]["challengeAnswer"] = answer
+        verify.lambda_handler(event, lambda_context)
+    assert event["response"] == {"answerCorrect": True}
+
+    # THEN the logs (stdout and stderr) hold neither the code, nor its hash or salt in any encoding,
+    # nor the phone number, which appears only masked
+    text = debug_logs.text
+    assert debug_logs.records(), "nothing was logged: the test would prove nothing"
+    assert_code_absent(code, text)
+    for name in ("codeHash", "codeSalt"):
+        for form in both_base64_forms(response["privateChallengeParameters"][name]):
+            assert form not in text, f"{name} was logged"
+    assert response["challengeMetadata"] not in text
+    assert_phone_number_masked(text)
+
+
+@pytest.mark.parametrize(
+    ("event_name", "plaintext", "shown"),
+    [
+        ("custom_sms_sender_admin_create_user", "Ab&lt;1&gt;x", "Ab<1>x"),
+        ("custom_sms_sender_authentication", "604219", "604219"),
+        ("custom_sms_sender_forgot_password", "604219", "604219"),
+    ],
+)
+def test_custom_sms_sender_logs_no_secret_at_debug(
+    *,
+    debug_logs: Any,
+    sns_outbox: Any,
+    kms_key_arn: str,
+    encrypt_code: Callable[[bytes, str, str], str],
+    load_handler: Callable[..., ModuleType],
+    load_event: EventLoader,
+    lambda_context: object,
+    event_name: str,
+    plaintext: str,
+    shown: str,
+) -> None:
+    # GIVEN the Custom SMS Sender at DEBUG and an event with a real ciphertext
+    sender = load_handler("custom_sms_sender", SMS_KEY_ARN=kms_key_arn)
+    event = load_event(event_name)
+    ciphertext = encrypt_code(plaintext.encode(), kms_key_arn, POOL_ID)
+    event["request"]["code"] = ciphertext
+
+    # WHEN it sends the message
+    sender.lambda_handler(event, lambda_context)
+
+    # THEN the message carries the secret, and the logs hold no code or password (escaped or not),
+    # no ciphertext, and the phone number only masked
+    [notification] = sns_outbox.topic_messages()
+    assert shown in notification["Message"]
+    text = debug_logs.text
+    assert debug_logs.records(), "nothing was logged: the test would prove nothing"
+    for secret in {plaintext, shown}:
+        if secret.isdigit():
+            assert_code_absent(secret, text)
+        else:
+            assert secret not in text
+    assert ciphertext not in text
+    assert ciphertext[:40] not in text
+    assert_phone_number_masked(text)
+
+
+def test_a_refused_ciphertext_logs_no_secret_at_debug(
+    *,
+    debug_logs: Any,
+    sns_outbox: Any,
+    kms_key_arn: str,
+    encrypt_code: Callable[[bytes, str, str], str],
+    load_handler: Callable[..., ModuleType],
+    load_event: EventLoader,
+    lambda_context: object,
+) -> None:
+    # GIVEN a temporary password encrypted for another pool (it decrypts, then is refused)
+    sender = load_handler("custom_sms_sender", SMS_KEY_ARN=kms_key_arn)
+    event = load_event("custom_sms_sender_admin_create_user")
+    event["request"]["code"] = encrypt_code(b"Tmp&lt;Pa55&gt;", kms_key_arn, "us-east-1_OTHERPOOL")
+
+    # WHEN the sender refuses it
+    with pytest.raises(CodeDecryptionError):
+        sender.lambda_handler(event, lambda_context)
+
+    # THEN the error log, stack included, holds no trace of the password, the ciphertext or the number
+    text = debug_logs.text
+    assert "Traceback" in text
+    assert "Tmp" not in text
+    assert event["request"]["code"][:40] not in text
+    assert PHONE_NUMBER not in text
+    assert PHONE_NUMBER[1:] not in text
+    assert sns_outbox.topic_messages() == []

@@ -1,0 +1,188 @@
+"""sms_otp.settings: one frozen Settings from the environment, failing fast with the variable's name."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from types import ModuleType
+
+import pytest
+
+from sms_otp.errors import ConfigurationError
+from sms_otp.settings import Settings, load_settings
+
+pytestmark = pytest.mark.unit
+
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:sms-otp-test-mode"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_defaults_when_nothing_is_set() -> None:
+    # GIVEN an empty environment
+    # WHEN building the settings
+    settings = Settings.from_env({})
+
+    # THEN every default applies
+    assert settings == Settings(
+        otp_length=6,
+        otp_ttl_seconds=180,
+        max_attempts=3,
+        test_mode=False,
+        test_mode_topic_arn=None,
+        sms_sender_id=None,
+        sms_origination_number=None,
+        sms_key_arn=None,
+    )
+
+
+def test_empty_and_blank_values_mean_the_default() -> None:
+    blank = dict.fromkeys(
+        ["OTP_LENGTH", "OTP_TTL_SECONDS", "MAX_ATTEMPTS", "TEST_MODE", "TEST_MODE_TOPIC_ARN", "SMS_SENDER_ID", "SMS_ORIGINATION_NUMBER"],
+        " ",
+    )
+    assert Settings.from_env({**blank, "SMS_KEY_ARN": ""}) == Settings()
+
+
+def test_every_variable_is_read() -> None:
+    # GIVEN every variable set (with stray white space and upper-case booleans, as consoles produce)
+    environ = {
+        "OTP_LENGTH": " 8 ",
+        "OTP_TTL_SECONDS": "300",
+        "MAX_ATTEMPTS": "5",
+        "TEST_MODE": "TRUE",
+        "TEST_MODE_TOPIC_ARN": TOPIC_ARN,
+        "SMS_SENDER_ID": "Example",
+        "SMS_ORIGINATION_NUMBER": "+18005550199",
+        "SMS_KEY_ARN": KEY_ARN,
+    }
+
+    # WHEN / THEN
+    assert Settings.from_env(environ) == Settings(
+        otp_length=8,
+        otp_ttl_seconds=300,
+        max_attempts=5,
+        test_mode=True,
+        test_mode_topic_arn=TOPIC_ARN,
+        sms_sender_id="Example",
+        sms_origination_number="+18005550199",
+        sms_key_arn=KEY_ARN,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "field", "expected"),
+    [
+        ("OTP_LENGTH", "6", "otp_length", 6),
+        ("OTP_LENGTH", "10", "otp_length", 10),
+        ("OTP_TTL_SECONDS", "60", "otp_ttl_seconds", 60),
+        ("OTP_TTL_SECONDS", "600", "otp_ttl_seconds", 600),
+        ("MAX_ATTEMPTS", "1", "max_attempts", 1),
+        ("MAX_ATTEMPTS", "5", "max_attempts", 5),
+        ("TEST_MODE", "false", "test_mode", False),
+        ("TEST_MODE", " False ", "test_mode", False),
+        ("SMS_SENDER_ID", "A", "sms_sender_id", "A"),
+        ("SMS_SENDER_ID", "Example1234", "sms_sender_id", "Example1234"),
+        ("SMS_ORIGINATION_NUMBER", "+447911123456", "sms_origination_number", "+447911123456"),
+        (
+            "TEST_MODE_TOPIC_ARN",
+            "arn:aws-us-gov:sns:us-gov-west-1:123456789012:otp.fifo",
+            "test_mode_topic_arn",
+            "arn:aws-us-gov:sns:us-gov-west-1:123456789012:otp.fifo",
+        ),
+    ],
+)
+def test_boundary_values_are_accepted(name: str, value: str, field: str, expected: object) -> None:
+    assert getattr(Settings.from_env({name: value}), field) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("OTP_LENGTH", "5"),
+        ("OTP_LENGTH", "11"),
+        ("OTP_LENGTH", "0"),
+        ("OTP_LENGTH", "-6"),
+        ("OTP_LENGTH", "6.0"),
+        ("OTP_LENGTH", "six"),
+        ("OTP_LENGTH", "٦"),
+        ("OTP_LENGTH", "1e1"),
+        ("OTP_TTL_SECONDS", "59"),
+        ("OTP_TTL_SECONDS", "601"),
+        ("OTP_TTL_SECONDS", "3m"),
+        ("MAX_ATTEMPTS", "0"),
+        ("MAX_ATTEMPTS", "6"),
+        ("MAX_ATTEMPTS", "three"),
+        ("TEST_MODE", "yes"),
+        ("TEST_MODE", "1"),
+        ("TEST_MODE", "on"),
+        ("TEST_MODE_TOPIC_ARN", "sms-otp-test-mode"),
+        ("TEST_MODE_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:queue"),
+        ("TEST_MODE_TOPIC_ARN", "arn:aws:sns:us-east-1:12345:topic"),
+        ("SMS_SENDER_ID", "Example12345"),
+        ("SMS_SENDER_ID", "12345"),
+        ("SMS_SENDER_ID", "Ex ample"),
+        ("SMS_SENDER_ID", "Exämple"),
+        ("SMS_ORIGINATION_NUMBER", "18005550199"),
+        ("SMS_ORIGINATION_NUMBER", "+08005550199"),
+        ("SMS_ORIGINATION_NUMBER", "+1 800 555 0199"),
+        ("SMS_KEY_ARN", "alias/cognito-sms"),
+        ("SMS_KEY_ARN", "arn:aws:kms:us-east-1:123456789012:alias/cognito-sms"),
+        ("SMS_KEY_ARN", "1234abcd-12ab-34cd-56ef-1234567890ab"),
+    ],
+)
+def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> None:
+    # GIVEN one variable out of range or malformed
+    # WHEN building the settings
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env({name: value})
+
+    # THEN the message starts with the variable's name and quotes the value
+    assert str(raised.value).startswith(f"{name} must be ")
+    assert repr(value.strip().lower() if name == "TEST_MODE" else value.strip()) in str(raised.value)
+
+
+@pytest.mark.parametrize("topic", [None, "", "  "])
+def test_test_mode_without_a_topic_fails(topic: str | None) -> None:
+    # GIVEN test mode on and no topic
+    environ = {"TEST_MODE": "true"} if topic is None else {"TEST_MODE": "true", "TEST_MODE_TOPIC_ARN": topic}
+
+    # WHEN / THEN the cold start fails and says which variable is missing
+    with pytest.raises(ConfigurationError, match=r"^TEST_MODE_TOPIC_ARN must be set when TEST_MODE is 'true'$"):
+        Settings.from_env(environ)
+
+
+def test_require_sms_key_arn() -> None:
+    assert Settings(sms_key_arn=KEY_ARN).require_sms_key_arn() == KEY_ARN
+    with pytest.raises(ConfigurationError, match=r"^SMS_KEY_ARN must be set"):
+        Settings().require_sms_key_arn()
+
+
+def test_settings_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().otp_length = 4  # type: ignore[misc]
+
+
+def test_load_settings_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN OTP_LENGTH=8 and TEST_MODE=false in the process environment
+    monkeypatch.setenv("OTP_LENGTH", "8")
+    monkeypatch.setenv("TEST_MODE", "false")
+
+    # WHEN / THEN load_settings reads them
+    assert load_settings().otp_length == 8
+    assert load_settings().test_mode is False
+
+
+@pytest.mark.parametrize("module_name", ["define_auth_challenge", "verify_auth_challenge", "create_auth_challenge", "custom_sms_sender"])
+def test_a_trigger_with_a_bad_setting_fails_its_cold_start(load_handler: Callable[..., ModuleType], module_name: str) -> None:
+    # GIVEN / WHEN importing the trigger with an out-of-range setting
+    # THEN the import itself fails, naming the variable
+    with pytest.raises(ConfigurationError, match=r"^MAX_ATTEMPTS must be"):
+        load_handler(module_name, MAX_ATTEMPTS="9")
+
+
+def test_the_custom_sms_sender_cannot_start_without_its_key(
+    load_handler: Callable[..., ModuleType], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SMS_KEY_ARN")
+    with pytest.raises(ConfigurationError, match=r"^SMS_KEY_ARN must be set"):
+        load_handler("custom_sms_sender")
