@@ -5,6 +5,7 @@ Cognito errors are turned into one clear sentence by :func:`explain`.
 
 from __future__ import annotations
 
+import ast
 import base64
 import json
 import secrets
@@ -68,40 +69,62 @@ def random_password(length: int = 40) -> str:
             return candidate
 
 
+# Cognito error codes whose meaning does not depend on their message.
+_SENTENCES = {
+    "CodeMismatchException": "That code is not right.",
+    "ExpiredCodeException": "That code has expired: start signing in again to get a new code.",
+    "TooManyRequestsException": "Too many requests for now: wait a little and try again.",
+    "LimitExceededException": "Too many requests for now: wait a little and try again.",
+    "TooManyFailedAttemptsException": "Too many failed attempts for now: wait a little and try again.",
+    "UsernameExistsException": "That phone number already has an account: sign in instead.",
+    "UserNotFoundException": "No account uses that phone number: sign up first.",
+}
+
+
 def explain(error: Exception) -> str:
     """One sentence describing a Cognito or connection error."""
     if isinstance(error, EndpointConnectionError):
         return f"Cannot reach the AWS endpoint ({error.kwargs.get('endpoint_url', 'unknown')}); is it running?"
-    if isinstance(error, BotoCoreError):
-        return f"The AWS SDK failed: {error}"
     if not isinstance(error, ClientError):
-        return str(error)
+        return f"The AWS SDK failed: {error}" if isinstance(error, BotoCoreError) else str(error)
     code = error.response.get("Error", {}).get("Code", "")
     message = str(error.response.get("Error", {}).get("Message", ""))
-    if code in ("UserLambdaValidationException", "InvalidLambdaResponseException") and _TRIGGER_ERROR_MARKER in message:
-        # "<Trigger> failed with error <text>": the text is the trigger's user-facing message.
-        return message.split(_TRIGGER_ERROR_MARKER, 1)[1].strip().rstrip(".") + "."
+    trigger_message = _trigger_message(message) if code in ("UserLambdaValidationException", "InvalidLambdaResponseException") else None
+    if trigger_message:
+        return trigger_message
     if code == "NotAuthorizedException":
-        if "attempts" in message.lower():
-            return "Too many wrong codes: start signing in again to get a new code."
-        if "session" in message.lower():
-            return "The sign-in session has expired: start signing in again to get a new code."
-        return "Sign-in failed: the code was wrong too many times, or the session ended. Start again to get a new code."
-    if code == "CodeMismatchException":
-        return "That code is not right."
-    if code == "ExpiredCodeException":
-        return "That code has expired: start signing in again to get a new code."
-    if code in ("TooManyRequestsException", "LimitExceededException", "TooManyFailedAttemptsException"):
-        return "Too many requests for now: wait a little and try again."
-    if code == "UsernameExistsException":
-        return "That phone number already has an account: sign in instead."
-    if code == "UserNotFoundException":
-        return "No account uses that phone number: sign up first."
-    if code == "InvalidParameterException":
-        return f"Cognito refused the request: {message.rstrip('.')}."
-    if code == "ResourceNotFoundException":
-        return f"The user pool or app client does not exist: {message.rstrip('.')}."
+        return _not_authorized(message)
+    if code in _SENTENCES:
+        return _SENTENCES[code]
     return f"Cognito answered {code or 'an error'}: {message.rstrip('.')}."
+
+
+def _not_authorized(message: str) -> str:
+    lowered = message.lower()
+    if "attempts" in lowered:
+        return "Too many wrong codes: start signing in again to get a new code."
+    if "session" in lowered:
+        return "The sign-in session has expired: start signing in again to get a new code."
+    return "Sign-in failed: the code was wrong too many times, or the session ended. Start again to get a new code."
+
+
+def _trigger_message(message: str) -> str | None:
+    """The user-facing text a trigger raised, from Cognito's error message.
+
+    Cognito says ``<Trigger> failed with error <text>``; the local emulator
+    passes on the Lambda error payload instead (``{'errorMessage': '<text>', ...}``).
+    """
+    if _TRIGGER_ERROR_MARKER in message:
+        return message.split(_TRIGGER_ERROR_MARKER, 1)[1].strip()
+    start, end = message.find("{"), message.rfind("}")
+    if start != -1 and end > start:
+        try:
+            payload = ast.literal_eval(message[start : end + 1])
+        except (ValueError, SyntaxError):
+            return None
+        if isinstance(payload, dict) and isinstance(payload.get("errorMessage"), str):
+            return str(payload["errorMessage"])
+    return None
 
 
 class PasswordlessClient:

@@ -103,13 +103,13 @@ def sign_in(
 
 
 def print_claims(tokens: Tokens) -> None:
-    print("\nID token claims (decoded; the signature is not checked by this client):")  # noqa: T201
+    print("\nID token claims (decoded; the signature is not checked by this client):")
     for name, value in sorted(tokens.id_token_claims().items()):
-        print(f"  {name:<24} {value}")  # noqa: T201
+        print(f"  {name:<24} {value}")
 
 
 def _fail(message: str) -> NoReturn:
-    print(f"error: {message}", file=sys.stderr)  # noqa: T201
+    print(f"error: {message}", file=sys.stderr)
     raise SystemExit(1)
 
 
@@ -126,7 +126,7 @@ def command_sign_in(arguments: argparse.Namespace) -> int:
         session = boto3.session.Session(region_name=arguments.region)
 
     def client(service: str) -> Any:
-        return session.client(service, endpoint_url=arguments.endpoint_url)  # type: ignore[call-overload]
+        return session.client(service, endpoint_url=arguments.endpoint_url)
 
     try:
         outputs = StackOutputs.load(client("cloudformation"), arguments.stack)
@@ -155,7 +155,7 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
     architecture = machine_architecture()
     progress = Progress(3 + SIGN_IN_STEPS)
     emulator = Emulator(emulator_python())
-    print(f"Local sandbox: the real template.yaml, deployed into ministack on 127.0.0.1 ({architecture}); test mode, no SMS.")  # noqa: T201
+    print(f"Local sandbox: the real template.yaml, deployed into ministack on 127.0.0.1 ({architecture}); test mode, no SMS.")
     try:
         with progress.step("Start the emulator") as details:
             emulator.start()
@@ -179,24 +179,24 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
         )
         print_claims(tokens)
         if arguments.keep:
-            print(f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:")  # noqa: T201
-            print(f"  PYTHONPATH=src .venv/bin/python -m sms_otp_client sign-in --stack {deployment.stack_name} \\")  # noqa: T201
-            print(f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up")  # noqa: T201
+            print(f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:")
+            print(f"  PYTHONPATH=src .venv/bin/python -m sms_otp_client sign-in --stack {deployment.stack_name} \\")
+            print(f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up")
             signal.pause()
     except (EmulatorError, SandboxError, SignInError, StackNotFoundError, InboxTimeoutError) as error:
         _fail(str(error))
     except (ClientError, BotoCoreError) as error:
         _fail(explain(error))
     except KeyboardInterrupt:
-        print("\nInterrupted.")  # noqa: T201
+        print("\nInterrupted.")
         return 130
     finally:
         emulator.stop()
-    print(f"\nSandbox finished in {time.perf_counter() - started:.1f} s; the emulator is stopped.")  # noqa: T201
+    print(f"\nSandbox finished in {time.perf_counter() - started:.1f} s; the emulator is stopped.")
     return 0
 
 
-def _terminate(signum: int, frame: object) -> NoReturn:
+def _terminate(signum: int, _frame: object) -> NoReturn:
     raise SystemExit(128 + signum)
 
 

@@ -7,6 +7,7 @@ that is removed on stop.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -131,7 +132,5 @@ class Emulator:
 
 
 def _signal_group(pid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass

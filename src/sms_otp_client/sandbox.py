@@ -27,7 +27,7 @@ SANDBOX_DIR = PROJECT_ROOT / ".sandbox"
 BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox-build"
 CACHE_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox-cache"
 # Throw-away credentials: the emulator does not check them.
-SANDBOX_ACCESS_KEY = "sandbox"  # noqa: S105 - not a secret
+SANDBOX_ACCESS_KEY = "sandbox"
 SANDBOX_SECRET_KEY = "sandbox"  # noqa: S105 - not a secret
 
 
@@ -51,7 +51,8 @@ def machine_architecture() -> str:
 def sandbox_config() -> dict[str, Any]:
     with (PROJECT_ROOT / "samconfig.toml").open("rb") as handle:
         config: dict[str, Any] = tomllib.load(handle)
-    return config[SANDBOX_CONFIG_ENV]
+    sandbox: dict[str, Any] = config[SANDBOX_CONFIG_ENV]
+    return sandbox
 
 
 def sandbox_parameter_overrides(architecture: str) -> list[str]:
@@ -74,7 +75,7 @@ class SandboxDeployment:
         session = boto3.session.Session(
             aws_access_key_id=SANDBOX_ACCESS_KEY, aws_secret_access_key=SANDBOX_SECRET_KEY, region_name=self.region
         )
-        return session.client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+        return session.client(service, endpoint_url=self.endpoint_url)
 
     def environment(self) -> dict[str, str]:
         """Variables that point an AWS SDK or CLI at the emulator (and never at a real account)."""

@@ -16,5 +16,5 @@ SETTINGS = load_settings()
 @cognito_trigger("DefineAuthChallenge")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Custom challenge, tokens or failure, from the session so far."""
-    define_auth_challenge(DefineAuthChallengeTriggerEvent(event), max_attempts=SETTINGS.max_attempts)
+    define_auth_challenge(DefineAuthChallengeTriggerEvent(event), settings=SETTINGS)
     return event

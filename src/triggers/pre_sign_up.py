@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PreSignUpTriggerEvent
 
 from sms_otp.errors import MalformedEventError
-from sms_otp.observability import cognito_trigger, logger
+from sms_otp.observability import cognito_trigger, count, logger
 from sms_otp.phone_numbers import mask_phone_number, normalize_e164
 
 
@@ -20,5 +20,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     phone_number = normalize_e164(attributes.get("phone_number"))
     # The code sent at sign-in proves the phone; Post Authentication marks it verified then.
     event["response"] = {"autoConfirmUser": True, "autoVerifyPhone": False, "autoVerifyEmail": False}
+    count("SignUpsAccepted")
     logger.info("Sign-up accepted", extra={"phone_number": mask_phone_number(phone_number)})
     return event

@@ -2,8 +2,12 @@
 
 The environment is set here, at import and before any test module is
 collected, because the trigger modules read their settings when they are
-imported (``SETTINGS = load_settings()``) and Powertools reads its service name
-and log level when ``sms_otp.observability`` builds its logger.
+imported (``SETTINGS = load_settings()``) and Powertools reads its service name,
+log level and metrics namespace when ``sms_otp.observability`` is imported.
+Once collection is over the original environment comes back (``pytest`` and
+``pytest -m e2e`` collect this tier too, and the e2e tier must not inherit fake
+credentials), and every unit test gets the unit environment again through an
+autouse fixture.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ TEST_MODE_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{TEST_MODE_TOPIC_NAME}
 PLACEHOLDER_KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/00000000-0000-4000-8000-000000000000"
 
 # Anything from the developer's shell that could reach a real account or change what we test.
-for _name in (
+REMOVED_VARIABLES = (
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
     "AWS_SESSION_TOKEN",
@@ -34,29 +38,30 @@ for _name in (
     "POWERTOOLS_METRICS_DISABLED",
     "SMS_SENDER_ID",
     "SMS_ORIGINATION_NUMBER",
-):
-    os.environ.pop(_name, None)
-
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "TEST_MODE": "true",
-        "TEST_MODE_TOPIC_ARN": TEST_MODE_TOPIC_ARN,
-        "OTP_LENGTH": "6",
-        "OTP_TTL_SECONDS": "180",
-        "MAX_ATTEMPTS": "3",
-        "SMS_KEY_ARN": PLACEHOLDER_KMS_KEY_ARN,
-        "POWERTOOLS_SERVICE_NAME": "sms-otp",
-        "POWERTOOLS_METRICS_NAMESPACE": "SmsOtpUnitTests",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-    }
 )
+UNIT_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "TEST_MODE": "true",
+    "TEST_MODE_TOPIC_ARN": TEST_MODE_TOPIC_ARN,
+    "OTP_LENGTH": "6",
+    "OTP_TTL_SECONDS": "180",
+    "MAX_ATTEMPTS": "3",
+    "SMS_KEY_ARN": PLACEHOLDER_KMS_KEY_ARN,
+    "POWERTOOLS_SERVICE_NAME": "sms-otp",
+    "POWERTOOLS_METRICS_NAMESPACE": "SmsOtpUnitTests",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+
+_ENVIRONMENT_BEFORE = dict(os.environ)
+for _name in REMOVED_VARIABLES:
+    os.environ.pop(_name, None)
+os.environ.update(UNIT_ENVIRONMENT)
 
 # Imported after the environment on purpose (see the module docstring). moto must
 # also come before any boto3 client is built so its hook is on every client.
@@ -86,6 +91,21 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collection needed the unit environment; give the original back before any test runs."""
+    os.environ.clear()
+    os.environ.update(_ENVIRONMENT_BEFORE)
+
+
+@pytest.fixture(autouse=True)
+def _unit_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every unit test runs with fake credentials and the settings the tests assume."""
+    for name in REMOVED_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in UNIT_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+
+
 class NetworkBlockedError(RuntimeError):
     """A unit test tried to open a network connection."""
 
@@ -113,8 +133,11 @@ def _fresh_metrics() -> Iterator[None]:
 @pytest.fixture
 def aws() -> Iterator[None]:
     """A fresh moto world (every service, account 123456789012, us-east-1)."""
+    # A default boto3 session built earlier (by another tier) may hold other credentials and config.
+    boto3.DEFAULT_SESSION = None
     with mock_aws():
         yield
+    boto3.DEFAULT_SESSION = None
 
 
 # ---------------------------------------------------------------- SNS ---

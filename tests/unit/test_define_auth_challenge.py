@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -11,8 +14,10 @@ from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sms_otp.codes import IssuedCode
 from sms_otp.custom_auth import define_auth_challenge
 from sms_otp.errors import InternalError, MalformedEventError
+from sms_otp.settings import Settings
 
 pytestmark = pytest.mark.unit
 
@@ -34,8 +39,13 @@ def native(name: str, result: bool = True) -> dict[str, Any]:
 RIGHT, WRONG = custom(result=True), custom(result=False)
 
 
-def run_define(event: dict[str, Any], max_attempts: int = 3) -> dict[str, Any]:
-    define_auth_challenge(DefineAuthChallengeTriggerEvent(event), max_attempts=max_attempts)
+ISSUED_AT = 1763740800  # the issue time in METADATA
+NOW = ISSUED_AT + 30  # the code is fresh unless a test says otherwise
+
+
+def run_define(event: dict[str, Any], max_attempts: int = 3, now: float = NOW) -> dict[str, Any]:
+    settings = Settings(max_attempts=max_attempts, otp_ttl_seconds=180)
+    define_auth_challenge(DefineAuthChallengeTriggerEvent(event), settings=settings, clock=lambda: now)
     return event
 
 
@@ -213,14 +223,43 @@ def test_handler_with_the_sample_events(
     event_name: str,
     expected: dict[str, Any],
 ) -> None:
-    # GIVEN a sample event, as `sam local invoke -e events/<name>.json` sends it
-    event = load_event(event_name)
+    # GIVEN a sample event, as `sam local invoke -e events/<name>.json` sends it, with its code issued 30 s ago
+    event = issued_seconds_ago(load_event(event_name), 30)
+    original = copy.deepcopy(event)
 
     # WHEN invoking the handler
     result = define_handler.lambda_handler(event, lambda_context)
 
     # THEN it returns the whole event, with only the response filled in
-    assert result == {**load_event(event_name), "response": expected}
+    assert result == {**original, "response": expected}
+
+
+def issued_seconds_ago(event: dict[str, Any], seconds: int) -> dict[str, Any]:
+    """The event with every session entry's code re-dated to ``seconds`` before now."""
+    for entry in event["request"]["session"]:
+        issued = IssuedCode.from_metadata(entry["challengeMetadata"])
+        if issued is not None:
+            entry["challengeMetadata"] = dataclasses.replace(issued, issued_at=int(time.time()) - seconds).to_metadata()
+    return event
+
+
+@pytest.mark.parametrize(
+    ("seconds_since_issue", "expected"),
+    [
+        pytest.param(179, CHALLENGE, id="one second before expiry: another challenge"),
+        pytest.param(180, FAIL, id="at expiry: fail, since later rounds reuse the code"),
+        pytest.param(3600, FAIL, id="long expired: fail"),
+    ],
+)
+def test_an_expired_code_ends_the_session(seconds_since_issue: int, expected: dict[str, Any]) -> None:
+    # GIVEN one wrong answer to a code issued `seconds_since_issue` ago (OTP_TTL_SECONDS=180)
+    event = {"request": {"session": [WRONG], "userNotFound": False}, "response": {}}
+
+    # WHEN defining the next step
+    run_define(event, now=ISSUED_AT + seconds_since_issue)
+
+    # THEN a new round is offered only while the code is still valid
+    assert event["response"] == expected
 
 
 def test_handler_uses_max_attempts_from_the_environment(

@@ -76,29 +76,40 @@ def _custom_challenge(event: dict[str, Any]) -> None:
     event["response"] = {"challengeName": CUSTOM_CHALLENGE, "issueTokens": False, "failAuthentication": False}
 
 
-def define_auth_challenge(event: DefineAuthChallengeTriggerEvent, *, max_attempts: int) -> None:
+def define_auth_challenge(
+    event: DefineAuthChallengeTriggerEvent,
+    *,
+    settings: Settings,
+    clock: Callable[[], float] = time.time,
+) -> None:
     """Decide the next step of a sign-in from the session so far.
 
     Empty session: a custom challenge. Any entry that is not ours (SRP_A,
     PASSWORD_VERIFIER, ...): fail. Last answer right: tokens (never for an
     unknown user). Otherwise another challenge while fewer than
-    ``max_attempts`` answers were given, then fail.
+    ``max_attempts`` answers were given and the code has not expired (a
+    later round reuses the code, so answering on would be pointless), then fail.
     """
     raw = event.raw_event
     request = _request(raw)
     session = _session(request)
     if not session:
+        count("SignInsStarted")
         _custom_challenge(raw)
         return
     if any(entry.get("challengeName") != CUSTOM_CHALLENGE for entry in session):
         logger.warning("Sign-in refused: the session holds a challenge that is not ours")
+        count("SignInsFailed")
         _fail(raw)
         return
     if session[-1].get("challengeResult") is True and not _user_not_found(request):
+        count("TokensIssued")
         _issue_tokens(raw)
         return
-    if len(session) >= max_attempts:
-        logger.info("Sign-in failed: no attempts left", extra={"attempts": len(session)})
+    issued = _previous_code(session)
+    if len(session) >= settings.max_attempts or (issued is not None and issued.is_expired(clock(), settings.otp_ttl_seconds)):
+        logger.info("Sign-in failed: no attempts left or the code expired", extra={"attempts": len(session)})
+        count("SignInsFailed")
         _fail(raw)
         return
     _custom_challenge(raw)

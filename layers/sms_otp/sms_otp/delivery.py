@@ -19,7 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.errors import DeliveryError
+from sms_otp.errors import DeliveryError, aws_error_code
 from sms_otp.observability import count, logger
 from sms_otp.phone_numbers import mask_phone_number, normalize_e164
 
@@ -69,9 +69,10 @@ class SmsPublisher:
         try:
             response = self.client.publish(**request)
         except (ClientError, BotoCoreError) as error:
-            # SNS error texts can echo the phone number, so only the error code is logged.
-            code = error.response.get("Error", {}).get("Code", "Unknown") if isinstance(error, ClientError) else type(error).__name__
-            logger.error("SNS did not take the message", extra={"error_code": code, "recipient": mask_phone_number(recipient)})
+            logger.error(
+                "SNS did not take the message",
+                extra={"error_code": aws_error_code(error), "recipient": mask_phone_number(recipient)},
+            )
             count("DeliveryFailures")
             raise DeliveryError() from None
         count("MessagesSent")

@@ -45,3 +45,14 @@ class MalformedEventError(SmsOtpError):
 
 class CodeDecryptionError(SmsOtpError):
     """A Custom SMS Sender code could not be decrypted, or was not meant for this pool."""
+
+
+def aws_error_code(error: Exception) -> str:
+    """The AWS error code of an SDK error (``Throttling``...), or its class name; safe to log.
+
+    AWS error messages can echo request parameters such as phone numbers, so
+    only the code is logged.
+    """
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return str(code) if code else type(error).__name__

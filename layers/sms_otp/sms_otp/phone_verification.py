@@ -7,13 +7,18 @@ allows only the custom flow (which Define Auth Challenge restricts to our SMS
 challenge) and refresh tokens, every sign-in through it was by code. A client
 that also allows a password flow cannot prove the phone this way, and the
 attribute is left alone (the user can verify it through Cognito's own code).
+
+A failure of the Cognito API here is logged and counted but does not fail the
+sign-in: the code was right, and the next sign-in by code tries again.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sms_otp.errors import MalformedEventError
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sms_otp.errors import MalformedEventError, aws_error_code
 from sms_otp.observability import count, logger
 
 if TYPE_CHECKING:
@@ -54,14 +59,19 @@ def mark_phone_verified(event: PostAuthenticationTriggerEvent, *, cognito_client
     # Attribute values are strings: "true" or "false", never booleans.
     if attributes.get("phone_number_verified") == "true":
         return False
-    if not client_flows.code_only(user_pool_id, client_id):
-        logger.info("Phone left unverified: this app client also allows sign-in without a code")
+    try:
+        if not client_flows.code_only(user_pool_id, client_id):
+            logger.info("Phone left unverified: this app client also allows sign-in without a code")
+            return False
+        cognito_client.admin_update_user_attributes(
+            UserPoolId=user_pool_id,
+            Username=username,
+            UserAttributes=[{"Name": "phone_number_verified", "Value": "true"}],
+        )
+    except (ClientError, BotoCoreError) as error:
+        logger.error("Could not mark the phone verified; the sign-in goes on", extra={"error_code": aws_error_code(error)})
+        count("PhoneVerificationFailures")
         return False
-    cognito_client.admin_update_user_attributes(
-        UserPoolId=user_pool_id,
-        Username=username,
-        UserAttributes=[{"Name": "phone_number_verified", "Value": "true"}],
-    )
     count("PhonesVerified")
     logger.info("Phone marked verified after a sign-in by code")
     return True

@@ -1,0 +1,119 @@
+"""The e2e tier: the real template, built by sam build and deployed by sam deploy into the emulator.
+
+One deployment serves the whole session; each test signs up its own phone number
+and reads its codes from its own inbox (an SQS queue filtered on that number).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import phonenumbers
+import pytest
+
+from sms_otp_client.auth import PasswordlessClient
+from sms_otp_client.emulator import Emulator
+from sms_otp_client.inbox import TestModeInbox
+from sms_otp_client.sandbox import SandboxDeployment, build, deploy, emulator_python, machine_architecture, sandbox_environment
+
+# +1 202 555 0100 to 0199: valid numbers reserved for fiction.
+_NUMBERS = (f"+120255501{n:02d}" for n in itertools.count())
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(emulator_python()) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def sandbox(emulator: Emulator) -> SandboxDeployment:
+    architecture = machine_architecture()
+    build(sandbox_environment(emulator.endpoint_url, emulator.region), architecture)
+    return deploy(emulator, architecture)
+
+
+@pytest.fixture
+def phone_number() -> str:
+    number = next(_NUMBERS)
+    assert phonenumbers.is_valid_number(phonenumbers.parse(number)), number
+    return number
+
+
+@pytest.fixture
+def inbox(sandbox: SandboxDeployment, phone_number: str) -> Iterator[TestModeInbox]:
+    assert sandbox.outputs.test_mode_topic_arn is not None
+    created = TestModeInbox.create(
+        sqs=sandbox.client("sqs"), sns=sandbox.client("sns"), topic_arn=sandbox.outputs.test_mode_topic_arn, recipient=phone_number
+    )
+    yield created
+    created.delete()
+
+
+@pytest.fixture
+def client(sandbox: SandboxDeployment) -> PasswordlessClient:
+    return PasswordlessClient(sandbox.client("cognito-idp"), sandbox.outputs.user_pool_client_id)
+
+
+@pytest.fixture
+def signed_up(client: PasswordlessClient, phone_number: str) -> str:
+    assert client.sign_up(phone_number) is True
+    return phone_number
+
+
+def sms_sent_to_phone(sandbox: SandboxDeployment, phone_number: str) -> list[Any]:
+    """What the emulator recorded as SMS published straight to ``phone_number`` (test mode must send none)."""
+    url = f"{sandbox.endpoint_url}/_ministack/sns/sms-messages?phoneNumber={urllib.parse.quote(phone_number)}"
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback emulator
+        body = json.loads(response.read())
+    return list(body["sms_messages"].get(phone_number, []))
+
+
+@pytest.fixture
+def sandbox_env(sandbox: SandboxDeployment) -> dict[str, str]:
+    """Process environment for the AWS CLI against the emulator."""
+    environment = sandbox.environment()
+    environment.pop("PYTHONPATH", None)
+    return {**environment, "AWS_PAGER": "", "PATH": os.environ.get("PATH", "")}
+
+
+def cognito_style_ciphertext(sandbox: SandboxDeployment, plaintext: str, user_pool_id: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Encrypt ``plaintext`` the way Cognito encrypts Custom SMS Sender codes, with the emulator's KMS.
+
+    The Encryption SDK's signed, non-committing suite, one data key wrapped by the
+    stack's key, and the encryption context ``{"userpool-id": <pool>}``.
+    """
+    import base64
+
+    import aws_encryption_sdk
+    import botocore.session
+    from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
+
+    for name, value in sandbox.environment().items():
+        if name.startswith("AWS_"):
+            monkeypatch.setenv(name, value)
+    provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
+        key_ids=[sandbox.outputs.sms_key_arn], botocore_session=botocore.session.Session()
+    )
+    client = aws_encryption_sdk.EncryptionSDKClient(commitment_policy=CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT)
+    ciphertext, header = client.encrypt(
+        source=plaintext.encode(),
+        key_provider=provider,
+        encryption_context={"userpool-id": user_pool_id},
+        algorithm=Algorithm.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384,
+    )
+    assert header.algorithm == Algorithm.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384
+    return base64.b64encode(ciphertext).decode()
+
+
+def invoke(sandbox: SandboxDeployment, function_name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Invoke a deployed function synchronously through the emulator's Lambda API."""
+    response = sandbox.client("lambda").invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
+    payload = json.loads(response["Payload"].read() or b"null")
+    return {"function_error": response.get("FunctionError"), "payload": payload}
