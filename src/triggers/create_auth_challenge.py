@@ -9,12 +9,14 @@ from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import
 
 from sms_otp.custom_auth import LatencyMimic, create_auth_challenge
 from sms_otp.delivery import SmsPublisher, sns_client
+from sms_otp.limits import LimitStore, dynamodb_client
 from sms_otp.observability import cognito_trigger
 from sms_otp.settings import load_settings
 
 SETTINGS = load_settings()
 # Built at cold start, not in the invocation: a slow first send makes Cognito retry.
 PUBLISHER = SmsPublisher(SETTINGS, sns_client())
+LIMITS = LimitStore(SETTINGS.require_limits_table_name(), SETTINGS.limits, dynamodb_client())
 LATENCY = LatencyMimic()
 TRIGGER_SOURCE = "CreateAuthChallenge_Authentication"
 
@@ -27,5 +29,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         settings=SETTINGS,
         send_text=functools.partial(PUBLISHER.send, trigger_source=TRIGGER_SOURCE),
         latency=LATENCY,
+        limits=LIMITS,
     )
     return event

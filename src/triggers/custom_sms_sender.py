@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import
 
 from sms_otp.custom_sms import CodeDecryptor, send_custom_sms
 from sms_otp.delivery import SmsPublisher, sns_client
+from sms_otp.limits import LimitStore, dynamodb_client
 from sms_otp.observability import cognito_trigger
 from sms_otp.settings import load_settings
 
@@ -15,10 +16,17 @@ SETTINGS = load_settings()
 # The Encryption SDK client, the KMS key provider and the SNS client are built once per container.
 DECRYPTOR = CodeDecryptor(SETTINGS.require_sms_key_arn())
 PUBLISHER = SmsPublisher(SETTINGS, sns_client())
+LIMITS = LimitStore(SETTINGS.require_limits_table_name(), SETTINGS.limits, dynamodb_client())
 
 
 @cognito_trigger("CustomSMSSender", traced=True, asynchronous=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Decrypt request.code, word the message for the trigger source and send it."""
-    send_custom_sms(CustomSMSSenderTriggerEvent(event), decryptor=DECRYPTOR, send_text=PUBLISHER.send)
+    send_custom_sms(
+        CustomSMSSenderTriggerEvent(event),
+        decryptor=DECRYPTOR,
+        send_text=PUBLISHER.send,
+        limits=LIMITS,
+        allowed_country_codes=SETTINGS.allowed_country_codes,
+    )
     return event

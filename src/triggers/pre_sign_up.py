@@ -1,4 +1,4 @@
-"""Pre sign-up: accept only a valid E.164 phone number; confirm the user without a password step."""
+"""Pre sign-up: accept only a valid, allowed E.164 phone number; confirm the user without a password step."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import
 
 from sms_otp.errors import MalformedEventError
 from sms_otp.observability import cognito_trigger, count, logger
-from sms_otp.phone_numbers import mask_phone_number, normalize_e164
+from sms_otp.phone_numbers import mask_phone_number, validate_destination
+from sms_otp.settings import load_settings
+
+SETTINGS = load_settings()
 
 
 @cognito_trigger("PreSignUp")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Refuse an invalid phone number; auto-confirm, never auto-verify the phone."""
+    """Refuse an invalid or disallowed phone number; auto-confirm, never auto-verify the phone."""
     attributes = PreSignUpTriggerEvent(event).request.user_attributes
     if not isinstance(attributes, dict):
         raise MalformedEventError("request.userAttributes must be an object")
-    phone_number = normalize_e164(attributes.get("phone_number"))
+    phone_number = validate_destination(attributes.get("phone_number"), SETTINGS.allowed_country_codes)
     # The code sent at sign-in proves the phone; Post Authentication marks it verified then.
     event["response"] = {"autoConfirmUser": True, "autoVerifyPhone": False, "autoVerifyEmail": False}
     count("SignUpsAccepted")

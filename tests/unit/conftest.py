@@ -18,6 +18,7 @@ ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 TEST_MODE_TOPIC_NAME = "sms-otp-test-mode"
 TEST_MODE_TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{TEST_MODE_TOPIC_NAME}"
+LIMITS_TABLE_NAME = "sms-otp-limits"
 # Valid in form only: tests that decrypt point SMS_KEY_ARN at a moto key and reload the trigger.
 PLACEHOLDER_KMS_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/00000000-0000-4000-8000-000000000000"
 
@@ -38,6 +39,14 @@ REMOVED_VARIABLES = (
     "POWERTOOLS_METRICS_DISABLED",
     "SMS_SENDER_ID",
     "SMS_ORIGINATION_NUMBER",
+    "ALLOWED_COUNTRY_CODES",
+    "MIN_SECONDS_BETWEEN_MESSAGES",
+    "MAX_MESSAGES_PER_HOUR",
+    "MAX_MESSAGES_PER_DAY",
+    "LOCKOUT_THRESHOLD",
+    "LOCKOUT_BASE_SECONDS",
+    "LOCKOUT_MAX_SECONDS",
+    "STACK_MESSAGES_PER_HOUR",
 )
 UNIT_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -52,6 +61,7 @@ UNIT_ENVIRONMENT = {
     "OTP_TTL_SECONDS": "180",
     "MAX_ATTEMPTS": "3",
     "SMS_KEY_ARN": PLACEHOLDER_KMS_KEY_ARN,
+    "LIMITS_TABLE_NAME": LIMITS_TABLE_NAME,
     "POWERTOOLS_SERVICE_NAME": "sms-otp",
     "POWERTOOLS_METRICS_NAMESPACE": "SmsOtpUnitTests",
     "POWERTOOLS_TRACE_DISABLED": "true",
@@ -130,12 +140,23 @@ def _fresh_metrics() -> Iterator[None]:
     metrics.clear_metrics()
 
 
+def create_limits_table(client: Any, name: str = LIMITS_TABLE_NAME) -> None:
+    """The limits table as template.yaml defines it (key ``pk``, on-demand)."""
+    client.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """A fresh moto world (every service, account 123456789012, us-east-1)."""
+    """A fresh moto world (every service, account 123456789012, us-east-1) with the stack's limits table."""
     # A default boto3 session built earlier (by another tier) may hold other credentials and config.
     boto3.DEFAULT_SESSION = None
     with mock_aws():
+        create_limits_table(boto3.client("dynamodb", region_name=REGION))
         yield
     boto3.DEFAULT_SESSION = None
 

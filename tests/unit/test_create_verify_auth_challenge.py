@@ -96,10 +96,36 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+class RecordingLimits:
+    """Stands in for the LimitStore: admits everything (or raises ``refusal``) and records what it was asked."""
+
+    def __init__(self, refusal: Exception | None = None) -> None:
+        self.admitted: list[tuple[str, bool, bool]] = []
+        self.refusal = refusal
+
+    def admit(self, subject: str, *, new_round: bool, send: bool) -> None:
+        if self.refusal is not None:
+            raise self.refusal
+        self.admitted.append((subject, new_round, send))
+
+
 def run_create(
-    event: Event, *, send_text: Callable[[str, str], object], latency: LatencyMimic, clock: FakeClock, settings: Settings = SETTINGS
+    event: Event,
+    *,
+    send_text: Callable[[str, str], object],
+    latency: LatencyMimic,
+    clock: FakeClock,
+    settings: Settings = SETTINGS,
+    limits: RecordingLimits | None = None,
 ) -> Event:
-    create_auth_challenge(CreateAuthChallengeTriggerEvent(event), settings=settings, send_text=send_text, latency=latency, clock=clock)
+    create_auth_challenge(
+        CreateAuthChallengeTriggerEvent(event),
+        settings=settings,
+        send_text=send_text,
+        latency=latency,
+        limits=limits or RecordingLimits(),  # type: ignore[arg-type]
+        clock=clock,
+    )
     response: Event = event["response"]
     return response
 

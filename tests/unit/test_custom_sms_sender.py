@@ -61,8 +61,24 @@ def decryptor(kms_key_arn: str) -> CodeDecryptor:
     return CodeDecryptor(kms_key_arn)
 
 
-def run_sender(event: Event, decryptor: Any, send_text: SentTexts) -> None:
-    send_custom_sms(CustomSMSSenderTriggerEvent(event), decryptor=decryptor, send_text=send_text)
+class AdmitAll:
+    """Stands in for the LimitStore: admits every message and records it."""
+
+    def __init__(self) -> None:
+        self.admitted: list[tuple[str, bool, bool]] = []
+
+    def admit(self, subject: str, *, new_round: bool, send: bool) -> None:
+        self.admitted.append((subject, new_round, send))
+
+
+def run_sender(event: Event, decryptor: Any, send_text: SentTexts, limits: AdmitAll | None = None) -> None:
+    send_custom_sms(
+        CustomSMSSenderTriggerEvent(event),
+        decryptor=decryptor,
+        send_text=send_text,
+        limits=limits or AdmitAll(),  # type: ignore[arg-type]
+        allowed_country_codes=frozenset(),
+    )
 
 
 @pytest.mark.parametrize(

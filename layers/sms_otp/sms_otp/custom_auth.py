@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sms_otp.codes import IssuedCode, generate_code, verify_answer
 from sms_otp.errors import DeliveryError, MalformedEventError
 from sms_otp.observability import count, logger
-from sms_otp.phone_numbers import mask_phone_number, stand_in_destination
+from sms_otp.phone_numbers import mask_phone_number, stand_in_destination, validate_destination
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import (
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         VerifyAuthChallengeResponseTriggerEvent,
     )
 
+    from sms_otp.limits import LimitStore
     from sms_otp.settings import Settings
 
 CUSTOM_CHALLENGE = "CUSTOM_CHALLENGE"
@@ -159,13 +160,17 @@ def create_auth_challenge(
     settings: Settings,
     send_text: SendText,
     latency: LatencyMimic,
+    limits: LimitStore,
     clock: Callable[[], float] = time.time,
 ) -> None:
     """Issue a code for the first round of a session and reuse it in later rounds.
 
     The code is sent only in the first round; the response holds the masked
     destination (public), the salted hash and issue time (private and in the
-    challenge metadata), and never the code.
+    challenge metadata), and never the code. Every round is admitted by the
+    limits first (lockout; and for the first round the per-number send limits
+    and the stack's budget), for an unknown user under the name given, so the
+    limits behave the same for both.
     """
     raw = event.raw_event
     request = _request(raw)
@@ -187,7 +192,13 @@ def create_auth_challenge(
         logger.error("The user has no phone number to send a code to")
         raise DeliveryError()
 
+    # Limits count per phone number; for an unknown user, per the name given (usually a phone number too).
+    subject = username if user_not_found else str(phone_number)
+    if not user_not_found or username.startswith("+"):
+        # The number must be one this deployment may send to, whether or not the user exists.
+        validate_destination(subject, settings.allowed_country_codes)
     issued = _previous_code(session)
+    limits.admit(subject, new_round=True, send=issued is None)
     if issued is not None:
         logger.info("Reusing the code issued earlier in this session", extra={"round": len(session) + 1})
     else:

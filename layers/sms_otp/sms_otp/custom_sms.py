@@ -24,10 +24,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.errors import CodeDecryptionError, MalformedEventError
 from sms_otp.observability import count, logger
-from sms_otp.phone_numbers import normalize_e164
+from sms_otp.phone_numbers import validate_destination
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomSMSSenderTriggerEvent
+
+    from sms_otp.limits import LimitStore
 
 USER_POOL_CONTEXT_KEY = "userpool-id"
 # Cognito's ciphertexts are a few hundred bytes; refuse anything absurd before parsing it.
@@ -100,8 +102,15 @@ def sms_text(trigger_source: str, code: str | None, phone_number: str) -> str:
     return template.format(code=code, phone_number=phone_number)
 
 
-def send_custom_sms(event: CustomSMSSenderTriggerEvent, *, decryptor: CodeDecryptor, send_text: Callable[..., Any]) -> None:
-    """Decrypt the event's code, word the message for its trigger source and send it."""
+def send_custom_sms(
+    event: CustomSMSSenderTriggerEvent,
+    *,
+    decryptor: CodeDecryptor,
+    send_text: Callable[..., Any],
+    limits: LimitStore,
+    allowed_country_codes: frozenset[int],
+) -> None:
+    """Decrypt the event's code, word the message for its trigger source and send it, within the limits."""
     raw = event.raw_event
     trigger_source = raw.get("triggerSource")
     user_pool_id = raw.get("userPoolId")
@@ -114,13 +123,15 @@ def send_custom_sms(event: CustomSMSSenderTriggerEvent, *, decryptor: CodeDecryp
     phone_number = attributes.get("phone_number") if isinstance(attributes, dict) else None
     if not isinstance(phone_number, str):
         raise MalformedEventError("request.userAttributes.phone_number is missing")
-    # Refuse a bad number before spending a KMS call on its code.
-    phone_number = normalize_e164(phone_number)
+    # Refuse a bad or disallowed number before spending a KMS call on its code.
+    phone_number = validate_destination(phone_number, allowed_country_codes)
     ciphertext = request.get("code")
     if ciphertext is not None and not isinstance(ciphertext, str):
         raise MalformedEventError("request.code must be a string or null")
 
     code = decryptor.decrypt(ciphertext, user_pool_id) if ciphertext else None
-    send_text(phone_number, sms_text(trigger_source, code, phone_number), trigger_source=trigger_source)
+    text = sms_text(trigger_source, code, phone_number)
+    limits.admit(phone_number, new_round=False, send=True)
+    send_text(phone_number, text, trigger_source=trigger_source)
     count("CodesDelivered" if code is not None else "NotificationsDelivered")
     logger.info("Custom SMS sent", extra={"has_code": code is not None})

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.errors import DeliveryError, aws_error_code
 from sms_otp.observability import count, logger
-from sms_otp.phone_numbers import mask_phone_number, normalize_e164
+from sms_otp.phone_numbers import mask_phone_number, validate_destination
 
 if TYPE_CHECKING:
     from sms_otp.settings import Settings
@@ -58,10 +58,11 @@ class SmsPublisher:
         """Send ``text`` to ``phone_number`` (E.164) and return SNS's message id.
 
         Raises :class:`~sms_otp.errors.InvalidPhoneNumberError` for a number that
-        is not valid E.164 and :class:`~sms_otp.errors.DeliveryError` when SNS
-        does not take the message.
+        is not valid E.164, :class:`~sms_otp.errors.PhoneNumberNotAllowedError`
+        for one this deployment refuses (country, premium rate), and
+        :class:`~sms_otp.errors.DeliveryError` when SNS does not take the message.
         """
-        recipient = normalize_e164(phone_number)
+        recipient = validate_destination(phone_number, self._settings.allowed_country_codes)
         if self._settings.test_mode:
             request = self._test_mode_request(recipient, text, trigger_source)
         else:

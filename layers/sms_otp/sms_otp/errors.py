@@ -21,6 +21,10 @@ class InvalidPhoneNumberError(UserFacingError):
     """The phone number is not a valid number in E.164 form."""
 
 
+class PhoneNumberNotAllowedError(UserFacingError):
+    """A valid number this deployment refuses: a country not allowed, or premium-rate / shared-cost."""
+
+
 class DeliveryError(UserFacingError):
     """A message could not be sent; nothing was delivered."""
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from sms_otp.errors import InternalError, SmsOtpError, UserFacingError
 
@@ -33,6 +33,12 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 def count(name: str, value: int = 1) -> None:
     """Add ``value`` to the metric ``name`` (flushed with the invocation's other metrics)."""
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def count_for_alarm(name: str) -> None:
+    """Count ``name`` once with the service dimension only, so one CloudWatch alarm sees every trigger's."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=1):
+        pass
 
 
 def _event_keys(event: object) -> dict[str, str]:

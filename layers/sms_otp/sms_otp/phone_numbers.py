@@ -6,13 +6,16 @@ import hashlib
 
 import phonenumbers
 
-from sms_otp.errors import InvalidPhoneNumberError
+from sms_otp.errors import InvalidPhoneNumberError, PhoneNumberNotAllowedError
 
 E164_EXAMPLE = "+14155550123"
 INVALID_PHONE_NUMBER_MESSAGE = (
     "Enter a valid phone number in E.164 form: a plus sign, the country code and the number, "
     f"with no spaces or punctuation (for example {E164_EXAMPLE})."
 )
+PREMIUM_NUMBER_MESSAGE = "Premium-rate and shared-cost numbers cannot receive codes."
+# Numbers whose SMS the sender pays extra for, or shares the cost of: the targets of SMS pumping.
+_REFUSED_NUMBER_TYPES = frozenset({phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST})
 _MAX_INPUT_LENGTH = 32
 _VISIBLE_DIGITS = 4
 
@@ -42,6 +45,20 @@ def format_e164(number: phonenumbers.PhoneNumber) -> str:
 def normalize_e164(value: object) -> str:
     """Validate ``value`` as an E.164 number and return it unchanged (see :func:`parse_e164`)."""
     return format_e164(parse_e164(value))
+
+
+def validate_destination(value: object, allowed_country_codes: frozenset[int]) -> str:
+    """Check that ``value`` is a valid E.164 number this deployment may send to; return it.
+
+    Refuses (user-facing) a country calling code outside ``allowed_country_codes``
+    (empty means every country) and premium-rate or shared-cost numbers.
+    """
+    number = parse_e164(value)
+    if allowed_country_codes and number.country_code not in allowed_country_codes:
+        raise PhoneNumberNotAllowedError(f"Phone numbers with the country code +{number.country_code} cannot be used here.")
+    if phonenumbers.number_type(number) in _REFUSED_NUMBER_TYPES:
+        raise PhoneNumberNotAllowedError(PREMIUM_NUMBER_MESSAGE)
+    return format_e164(number)
 
 
 def mask_phone_number(value: object) -> str:

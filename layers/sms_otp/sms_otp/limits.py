@@ -1,0 +1,319 @@
+"""Abuse limits: send limits per phone number, lockout across sessions, and a budget for the stack.
+
+State lives in one DynamoDB table. Each phone number (for an unknown user, the
+name given at sign-in) has one item holding the times of its recent messages,
+its count of sign-in rounds since the last successful sign-in, and the end of
+its lockout. Every change is a conditional write on the item's version, in one
+transaction with the stack's hourly budget counter, so concurrent invocations
+can never exceed a limit: the loser of a race reads again and re-decides.
+
+Counting rounds rather than wrong answers: Verify, which sees the answer,
+carries no AWS SDK (it must start fast), so each challenge round counts as a
+failed attempt when it is issued, and a successful sign-in (Post
+Authentication) resets the count. An unanswered round therefore counts as a
+wrong answer, which errs on the side of the account owner.
+
+If the table cannot be reached, nothing is sent (fail closed).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sms_otp.errors import SmsOtpError, UserFacingError, aws_error_code
+from sms_otp.observability import count, count_for_alarm, logger
+from sms_otp.settings import LimitPolicy
+
+DAY_SECONDS = 86_400
+HOUR_SECONDS = 3_600
+# A lost race is retried this many times before the request is refused (fail closed).
+_WRITE_ATTEMPTS = 5
+_DYNAMODB_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 2, "mode": "standard"})
+
+
+class LimitExceededError(UserFacingError):
+    """A limit refuses this message or challenge; the message says when to try again."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class LockedOutError(LimitExceededError):
+    """Too many sign-in rounds without success: new challenges are refused for a while."""
+
+
+class SendLimitError(LimitExceededError):
+    """Too many messages to this phone number for now."""
+
+
+class BudgetExhaustedError(UserFacingError):
+    """The stack's hourly message budget is spent."""
+
+    def __init__(self) -> None:
+        super().__init__("We cannot send more codes right now. Please try again in an hour.")
+
+
+class LimitStoreUnavailableError(UserFacingError):
+    """The limit store could not be read or written, so nothing is sent."""
+
+    def __init__(self) -> None:
+        super().__init__("We cannot send codes right now. Please try again later.")
+
+
+class _LostRaceError(SmsOtpError):
+    """Another invocation changed the item first."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectState:
+    """What the table holds for one phone number (or unknown user name)."""
+
+    sent_at: tuple[int, ...] = ()
+    failed_rounds: int = 0
+    locked_until: int = 0
+    version: int = 0
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any] | None) -> SubjectState:
+        if not item:
+            return cls()
+        return cls(
+            sent_at=tuple(sorted(int(value["N"]) for value in item.get("sent_at", {}).get("L", []))),
+            failed_rounds=int(item.get("failed_rounds", {}).get("N", "0")),
+            locked_until=int(item.get("locked_until", {}).get("N", "0")),
+            version=int(item.get("version", {}).get("N", "0")),
+        )
+
+
+def humanize_seconds(seconds: int) -> str:
+    """``45 seconds``, ``3 minutes``, ``2 hours``: how long to wait, rounded up."""
+    if seconds < 90:
+        value, unit = max(seconds, 1), "second"
+    elif seconds < 90 * 60:
+        value, unit = math.ceil(seconds / 60), "minute"
+    else:
+        value, unit = math.ceil(seconds / 3600), "hour"
+    return f"{value} {unit}{'s' if value != 1 else ''}"
+
+
+def check_send(state: SubjectState, policy: LimitPolicy, now: int) -> None:
+    """Raise :class:`SendLimitError` if one more message now would break a per-number limit."""
+    recent_day = [sent for sent in state.sent_at if sent > now - DAY_SECONDS]
+    recent_hour = [sent for sent in recent_day if sent > now - HOUR_SECONDS]
+    waits = []
+    if recent_day and now - recent_day[-1] < policy.min_seconds_between_messages:
+        waits.append(recent_day[-1] + policy.min_seconds_between_messages - now)
+    if len(recent_hour) >= policy.max_messages_per_hour:
+        waits.append(recent_hour[-policy.max_messages_per_hour] + HOUR_SECONDS - now)
+    if len(recent_day) >= policy.max_messages_per_day:
+        waits.append(recent_day[-policy.max_messages_per_day] + DAY_SECONDS - now)
+    if waits:
+        wait = max(waits)
+        raise SendLimitError(f"Too many codes were sent to this number. Please try again in {humanize_seconds(wait)}.", wait)
+
+
+def check_lockout(state: SubjectState, now: int) -> None:
+    """Raise :class:`LockedOutError` while the subject is locked out."""
+    if now < state.locked_until:
+        wait = state.locked_until - now
+        raise LockedOutError(f"Too many sign-in attempts failed. Please try again in {humanize_seconds(wait)}.", wait)
+
+
+def next_state(state: SubjectState, policy: LimitPolicy, now: int, *, new_round: bool, send: bool) -> SubjectState:
+    """Check the limits and return the state after this round and/or message; raises when refused."""
+    if new_round:
+        check_lockout(state, now)
+    if send:
+        check_send(state, policy, now)
+    sent_at = tuple(sent for sent in state.sent_at if sent > now - DAY_SECONDS) + ((now,) if send else ())
+    failed_rounds = state.failed_rounds + 1 if new_round else state.failed_rounds
+    locked_until = now + policy.lockout_seconds(failed_rounds) if new_round else state.locked_until
+    return SubjectState(sent_at=sent_at, failed_rounds=failed_rounds, locked_until=locked_until, version=state.version + 1)
+
+
+def subject_key(phone_number_or_name: str) -> str:
+    """The table key of a phone number or name: a hash, so the table holds no phone numbers."""
+    return "subject#" + hashlib.sha256(phone_number_or_name.encode("utf-8")).hexdigest()
+
+
+def budget_key(now: int) -> str:
+    return f"budget#{now // HOUR_SECONDS}"
+
+
+@dataclass(frozen=True, slots=True)
+class GuessingBound:
+    """How many codes an online attacker can try against one account in a day, and the chance one is right."""
+
+    rounds_by_lockout: int
+    rounds_by_send_limits: int
+    max_guesses_per_day: int
+    probability: float
+
+
+def online_guessing_bound(policy: LimitPolicy, *, otp_length: int, max_attempts: int, window_seconds: int = DAY_SECONDS) -> GuessingBound:
+    """An upper bound on an online attacker's chance to guess one account's code within ``window_seconds``.
+
+    Each answer is one round. The lockout lets ``lockout_threshold`` rounds through
+    at once, then one round each time a lock (doubling from ``lockout_base_seconds``,
+    capped at ``lockout_max_seconds``) runs out. Independently, every session needs
+    a message, and a session allows at most ``max_attempts`` answers, so the send
+    limits allow at most ``max_messages_per_day * max_attempts`` answers a day
+    however often the owner's own sign-ins reset the lockout. Every answer is right
+    with probability at most ``10**-otp_length`` (each session draws a new code;
+    distinct answers within a session are exact), so the union bound gives
+    ``guesses / 10**otp_length``.
+    """
+    rounds, elapsed = policy.lockout_threshold, 0
+    while True:
+        elapsed += policy.lockout_seconds(rounds)
+        if elapsed >= window_seconds:
+            break
+        rounds += 1
+    days = math.ceil(window_seconds / DAY_SECONDS)
+    by_sends = policy.max_messages_per_day * days * max_attempts
+    guesses = min(rounds, by_sends)
+    return GuessingBound(
+        rounds_by_lockout=rounds,
+        rounds_by_send_limits=by_sends,
+        max_guesses_per_day=guesses,
+        probability=guesses / 10**otp_length,
+    )
+
+
+@functools.cache
+def dynamodb_client() -> Any:
+    """The container's DynamoDB client, built on first use."""
+    return boto3.client("dynamodb", config=_DYNAMODB_CONFIG)
+
+
+@dataclass
+class LimitStore:
+    """Reads and writes the limits' state in DynamoDB."""
+
+    table_name: str
+    policy: LimitPolicy
+    client: Any = field(default=None)
+    clock: Callable[[], float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.client is None:
+            self.client = dynamodb_client()
+
+    def _now(self) -> int:
+        return int((self.clock or time.time)())
+
+    def admit(self, subject: str, *, new_round: bool, send: bool) -> None:
+        """Record a sign-in round and/or a message for ``subject`` if every limit allows it; raise otherwise.
+
+        ``send`` also spends one message of the stack's hourly budget, in the
+        same transaction.
+        """
+        key = subject_key(subject)
+        for _ in range(_WRITE_ATTEMPTS):
+            now = self._now()
+            try:
+                state = SubjectState.from_item(self._get(key))
+                updated = next_state(state, self.policy, now, new_round=new_round, send=send)
+                self._write(key, state, updated, now, spend_budget=send)
+            except _LostRaceError:
+                continue
+            except (ClientError, BotoCoreError) as error:
+                logger.error("The limit store failed; nothing is sent", extra={"error_code": aws_error_code(error)})
+                count_for_alarm("LimitStoreFailures")
+                raise LimitStoreUnavailableError() from None
+            except LockedOutError:
+                count("LockoutRefusals")
+                raise
+            except SendLimitError:
+                count("SendLimitRefusals")
+                raise
+            return
+        logger.error("The limit store stayed contended; nothing is sent")
+        count_for_alarm("LimitStoreFailures")
+        raise LimitStoreUnavailableError()
+
+    def reset_failures(self, subject: str) -> bool:
+        """Forget the failed rounds and any lockout of ``subject`` after a successful sign-in; return whether it did.
+
+        Best effort: a failure is logged and counted, and does not fail the sign-in.
+        """
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": subject_key(subject)}},
+                UpdateExpression="SET failed_rounds = :zero, locked_until = :zero ADD version :one",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":zero": {"N": "0"}, ":one": {"N": "1"}},
+            )
+        except (ClientError, BotoCoreError) as error:
+            if aws_error_code(error) == "ConditionalCheckFailedException":
+                return False  # nothing recorded for this subject: nothing to reset
+            logger.error("Could not reset the failed sign-in rounds", extra={"error_code": aws_error_code(error)})
+            count_for_alarm("LimitStoreFailures")
+            return False
+        return True
+
+    def _get(self, key: str) -> dict[str, Any] | None:
+        response = self.client.get_item(TableName=self.table_name, Key={"pk": {"S": key}}, ConsistentRead=True)
+        item: dict[str, Any] | None = response.get("Item")
+        return item
+
+    def _write(self, key: str, before: SubjectState, after: SubjectState, now: int, *, spend_budget: bool) -> None:
+        expires_at = max([now + DAY_SECONDS, after.locked_until + DAY_SECONDS])
+        put: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Item": {
+                "pk": {"S": key},
+                "sent_at": {"L": [{"N": str(sent)} for sent in after.sent_at]},
+                "failed_rounds": {"N": str(after.failed_rounds)},
+                "locked_until": {"N": str(after.locked_until)},
+                "version": {"N": str(after.version)},
+                "expires_at": {"N": str(expires_at)},
+            },
+        }
+        if before.version == 0:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :version"
+            put["ExpressionAttributeValues"] = {":version": {"N": str(before.version)}}
+        items: list[dict[str, Any]] = [{"Put": put}]
+        if spend_budget:
+            items.append(
+                {
+                    "Update": {
+                        "TableName": self.table_name,
+                        "Key": {"pk": {"S": budget_key(now)}},
+                        "UpdateExpression": "ADD sent :one SET expires_at = :expires_at",
+                        "ConditionExpression": "attribute_not_exists(sent) OR sent < :budget",
+                        "ExpressionAttributeValues": {
+                            ":one": {"N": "1"},
+                            ":budget": {"N": str(self.policy.stack_messages_per_hour)},
+                            ":expires_at": {"N": str(now + 2 * HOUR_SECONDS)},
+                        },
+                    }
+                }
+            )
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if aws_error_code(error) != "TransactionCanceledException":
+                raise
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                logger.warning("The stack's hourly message budget is spent")
+                count_for_alarm("SmsBudgetExhausted")
+                raise BudgetExhaustedError() from None
+            if reasons and reasons[0] in ("ConditionalCheckFailed", "TransactionConflict"):
+                raise _LostRaceError() from None
+            raise
