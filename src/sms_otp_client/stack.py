@@ -20,6 +20,7 @@ class StackOutputs:
     custom_sms_sender_function_name: str
     sms_key_arn: str
     test_mode_topic_arn: str | None
+    limits_table_name: str | None = None
 
     @classmethod
     def load(cls, cloudformation: Any, stack_name: str) -> StackOutputs:
@@ -40,4 +41,5 @@ class StackOutputs:
             custom_sms_sender_function_name=outputs["CustomSmsSenderFunctionName"],
             sms_key_arn=outputs["SmsKeyArn"],
             test_mode_topic_arn=outputs.get("TestModeTopicArn"),
+            limits_table_name=outputs.get("LimitsTableName"),
         )

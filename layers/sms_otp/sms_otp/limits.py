@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +38,8 @@ from sms_otp.settings import LimitPolicy
 DAY_SECONDS = 86_400
 HOUR_SECONDS = 3_600
 # A lost race is retried this many times before the request is refused (fail closed).
-_WRITE_ATTEMPTS = 5
+_WRITE_ATTEMPTS = 6
+_BACKOFF = random.Random()  # noqa: S311 - jitter, not security
 _DYNAMODB_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 2, "mode": "standard"})
 
 
@@ -220,7 +222,10 @@ class LimitStore:
         same transaction.
         """
         key = subject_key(subject)
-        for _ in range(_WRITE_ATTEMPTS):
+        for attempt in range(_WRITE_ATTEMPTS):
+            if attempt:
+                # Back off with jitter so racing invocations spread out instead of colliding again.
+                time.sleep(_BACKOFF.uniform(0, 0.01 * 2**attempt))
             now = self._now()
             try:
                 state = SubjectState.from_item(self._get(key))

@@ -1,0 +1,424 @@
+"""Abuse limits: send limits per number, lockout, the stack's budget, the limit store failing, the guessing bound."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from sms_otp.errors import PhoneNumberNotAllowedError
+from sms_otp.limits import (
+    BudgetExhaustedError,
+    LimitStore,
+    LimitStoreUnavailableError,
+    LockedOutError,
+    SendLimitError,
+    SubjectState,
+    check_send,
+    humanize_seconds,
+    next_state,
+    online_guessing_bound,
+    subject_key,
+)
+from sms_otp.settings import LimitPolicy
+
+pytestmark = pytest.mark.unit
+
+PHONE = "+14155550123"
+OTHER_PHONE = "+14155550124"
+START = 1_800_000_000
+DEFAULTS = LimitPolicy()
+
+
+class FakeClock:
+    def __init__(self, now: int = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return float(self.now)
+
+
+def store(policy: LimitPolicy = DEFAULTS, clock: FakeClock | None = None, table: str = "sms-otp-limits") -> LimitStore:
+    return LimitStore(table, policy, boto3.client("dynamodb", region_name="us-east-1"), clock or FakeClock())
+
+
+# ---------------------------------------------------------------- the policy, pure ---
+
+
+@pytest.mark.parametrize(
+    ("sent_ago", "expected_wait"),
+    [
+        pytest.param([], None, id="nothing sent: allowed"),
+        pytest.param([29], 1, id="29 s ago: wait 1 s for the 30 s interval"),
+        pytest.param([30], None, id="30 s ago: allowed"),
+        pytest.param([3000, 2400, 1800, 1200, 600], 600, id="5 in the last hour: wait until the oldest is an hour old"),
+        pytest.param([3600, 2400, 1800, 1200, 600], None, id="the oldest of 5 is an hour old: allowed"),
+        pytest.param(
+            [80000, 70000, 60000, 50000, 40000, 30000, 20000, 10000, 5000, 4000], 6400, id="10 in a day: wait a day from the oldest"
+        ),
+    ],
+)
+def test_send_limits_per_number(sent_ago: list[int], expected_wait: int | None) -> None:
+    # GIVEN messages sent `sent_ago` seconds ago to one number (defaults: 30 s apart, 5 an hour, 10 a day)
+    state = SubjectState(sent_at=tuple(START - ago for ago in sent_ago))
+
+    # WHEN another message is asked for now
+    # THEN it is allowed, or refused with the exact wait
+    if expected_wait is None:
+        check_send(state, DEFAULTS, START)
+    else:
+        with pytest.raises(SendLimitError) as refusal:
+            check_send(state, DEFAULTS, START)
+        assert refusal.value.retry_after_seconds == expected_wait
+        assert str(refusal.value) == f"Too many codes were sent to this number. Please try again in {humanize_seconds(expected_wait)}."
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (1, "1 second"),
+        (45, "45 seconds"),
+        (89, "89 seconds"),
+        (90, "2 minutes"),
+        (600, "10 minutes"),
+        (5399, "90 minutes"),
+        (5400, "2 hours"),
+    ],
+)
+def test_waits_are_said_in_words(seconds: int, text: str) -> None:
+    assert humanize_seconds(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("failed_rounds", "lock"),
+    [(0, 0), (9, 0), (10, 900), (11, 1800), (12, 3600), (16, 57_600), (17, 86_400), (40, 86_400), (10_000, 86_400)],
+)
+def test_the_lockout_doubles_up_to_its_cap(failed_rounds: int, lock: int) -> None:
+    assert DEFAULTS.lockout_seconds(failed_rounds) == lock
+
+
+def test_next_state_counts_a_round_and_a_message_and_forgets_old_messages() -> None:
+    # GIVEN a message a day and a second ago, and one ten minutes ago
+    state = SubjectState(sent_at=(START - 86_401, START - 600), failed_rounds=2, locked_until=0, version=7)
+
+    # WHEN a first round with a message is admitted
+    after = next_state(state, DEFAULTS, START, new_round=True, send=True)
+
+    # THEN the old message is gone, the round is counted, and the version moves on
+    assert after == SubjectState(sent_at=(START - 600, START), failed_rounds=3, locked_until=START, version=8)
+
+
+# ---------------------------------------------------------------- the store, in moto ---
+
+
+def test_a_second_code_within_the_interval_is_refused(aws: None) -> None:
+    # GIVEN one message just sent to a number
+    clock = FakeClock()
+    limits = store(clock=clock)
+    limits.admit(PHONE, new_round=True, send=True)
+
+    # WHEN another is asked for 10 s later, and another for another number
+    clock.now += 10
+    with pytest.raises(SendLimitError) as refusal:
+        limits.admit(PHONE, new_round=True, send=True)
+    limits.admit(OTHER_PHONE, new_round=True, send=True)
+
+    # THEN the first is refused with when to try again; the other number is unaffected
+    assert refusal.value.retry_after_seconds == 20
+    assert str(refusal.value) == "Too many codes were sent to this number. Please try again in 20 seconds."
+
+
+def test_the_table_holds_no_phone_number(aws: None) -> None:
+    # GIVEN a message admitted for a number
+    store().admit(PHONE, new_round=True, send=True)
+
+    # WHEN the whole table is read
+    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName="sms-otp-limits")["Items"]
+
+    # THEN it is keyed by a hash, and the number (or its digits) appear nowhere
+    assert subject_key(PHONE) in {item["pk"]["S"] for item in items}
+    assert PHONE[1:] not in repr(items)
+
+
+class AtomicRequests:
+    """Makes each request atomic, as DynamoDB does; moto's backend is not thread-safe on its own.
+
+    Threads still interleave between requests (between the read and the
+    conditional write), which is the race the limits must survive.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return method(*args, **kwargs)
+
+        return call
+
+
+@pytest.mark.parametrize(
+    ("policy", "admitted"),
+    [
+        pytest.param(LimitPolicy(), 1, id="30 s interval: exactly one"),
+        pytest.param(LimitPolicy(min_seconds_between_messages=0), 5, id="no interval, 5 an hour: exactly five"),
+        pytest.param(LimitPolicy(min_seconds_between_messages=0, max_messages_per_hour=50, max_messages_per_day=50), 50, id="50 a day"),
+    ],
+)
+def test_concurrent_requests_never_exceed_a_limit(aws: None, policy: LimitPolicy, admitted: int) -> None:
+    # GIVEN 24 invocations asking at the same instant for a message to one number
+    limits = store(policy)
+    limits.client = AtomicRequests(limits.client)
+    barrier = threading.Barrier(24)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def ask() -> None:
+        barrier.wait()
+        for _ in range(3):  # each asks three times, so 72 requests in all
+            try:
+                limits.admit(PHONE, new_round=False, send=True)
+                outcome = "sent"
+            except SendLimitError:
+                outcome = "refused"
+            except LimitStoreUnavailableError:
+                outcome = "contended"
+            with lock:
+                outcomes.append(outcome)
+
+    # WHEN they all run at once
+    threads = [threading.Thread(target=ask) for _ in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # THEN exactly as many as the limits allow were admitted, and the store agrees
+    assert outcomes.count("sent") == min(admitted, 72)
+    item = boto3.client("dynamodb", region_name="us-east-1").get_item(TableName="sms-otp-limits", Key={"pk": {"S": subject_key(PHONE)}})
+    assert len(item["Item"]["sent_at"]["L"]) == min(admitted, 72)
+
+
+def test_the_lockout_refuses_new_challenges_and_a_sign_in_resets_it(aws: None) -> None:
+    # GIVEN a lockout after 3 rounds without success, 60 s at first
+    clock = FakeClock()
+    limits = store(LimitPolicy(lockout_threshold=3, lockout_base_seconds=60, lockout_max_seconds=600), clock)
+    for _ in range(3):
+        limits.admit(PHONE, new_round=True, send=False)
+
+    # WHEN a fourth round is asked for at once, then after the lock, then again at once
+    with pytest.raises(LockedOutError) as first:
+        limits.admit(PHONE, new_round=True, send=False)
+    clock.now += 60
+    limits.admit(PHONE, new_round=True, send=False)
+    with pytest.raises(LockedOutError) as second:
+        limits.admit(PHONE, new_round=True, send=False)
+
+    # THEN the lock says when to try again and doubles after the next round
+    assert str(first.value) == "Too many sign-in attempts failed. Please try again in 60 seconds."
+    assert second.value.retry_after_seconds == 120
+
+    # AND a successful sign-in clears it at once
+    assert limits.reset_failures(PHONE) is True
+    limits.admit(PHONE, new_round=True, send=False)
+
+
+def test_resetting_an_unknown_subject_does_nothing(aws: None) -> None:
+    assert store().reset_failures("+14155550999") is False
+
+
+def test_the_stack_budget_stops_sends_and_alerts(aws: None, logs: Any) -> None:
+    # GIVEN a budget of 3 messages an hour for the whole stack
+    limits = store(LimitPolicy(stack_messages_per_hour=3))
+    for number in ("+14155550101", "+14155550102", "+14155550103"):
+        limits.admit(number, new_round=True, send=True)
+
+    # WHEN a fourth number asks
+    with pytest.raises(BudgetExhaustedError) as refusal:
+        limits.admit("+14155550104", new_round=True, send=True)
+
+    # THEN it is refused with a clear message, the metric for the alarm is emitted, and nothing was recorded for it
+    assert str(refusal.value) == "We cannot send more codes right now. Please try again in an hour."
+    assert '"SmsBudgetExhausted":[1.0]' in logs.stdout
+    assert '"Dimensions":[["service"]]' in logs.stdout
+    table = boto3.client("dynamodb", region_name="us-east-1")
+    assert "Item" not in table.get_item(TableName="sms-otp-limits", Key={"pk": {"S": subject_key("+14155550104")}})
+
+
+def test_rounds_without_a_message_do_not_spend_the_budget(aws: None) -> None:
+    # GIVEN a budget of 1 an hour, spent
+    limits = store(LimitPolicy(stack_messages_per_hour=1))
+    limits.admit(PHONE, new_round=True, send=True)
+
+    # WHEN later rounds of the session (no message) are admitted
+    # THEN they pass
+    limits.admit(PHONE, new_round=True, send=False)
+    limits.admit(PHONE, new_round=True, send=False)
+
+
+@pytest.mark.parametrize("error_code", ["ResourceNotFoundException", "ProvisionedThroughputExceededException", "InternalServerError"])
+def test_the_limit_store_failing_fails_closed(aws: None, logs: Any, error_code: str) -> None:
+    # GIVEN DynamoDB answering with an error
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    with Stubber(client) as stub:
+        stub.add_client_error("get_item", service_error_code=error_code, service_message=f"it mentions {PHONE}")
+
+        # WHEN a message is asked for
+        with pytest.raises(LimitStoreUnavailableError) as refusal:
+            limits.admit(PHONE, new_round=True, send=True)
+
+    # THEN it is refused (nothing may be sent), with a clear error, a log without the number, and the alarm's metric
+    assert str(refusal.value) == "We cannot send codes right now. Please try again later."
+    assert [record["error_code"] for record in logs.records() if record["level"] == "ERROR"] == [error_code]
+    assert PHONE not in logs.text
+    assert '"LimitStoreFailures":[1.0]' in logs.stdout
+
+
+def test_a_missing_table_fails_closed(aws: None) -> None:
+    with pytest.raises(LimitStoreUnavailableError):
+        store(table="no-such-table").admit(PHONE, new_round=True, send=True)
+
+
+# ---------------------------------------------------------------- the guessing bound ---
+
+
+def test_the_guessing_bound_at_default_settings() -> None:
+    # GIVEN the defaults: 6 digits, 3 answers a session, lockout after 10 rounds for 15 min doubling to a day, 10 messages a day
+    bound = online_guessing_bound(LimitPolicy(), otp_length=6, max_attempts=3)
+
+    # THEN by hand: 10 rounds at once, then one as each lock (900, 1800, ... s) ends: at 900, 2700, 6300, 13500,
+    # 27900 and 56700 s; the next at 114300 s is past the day. So 16 by the lockout; 10 x 3 = 30 by the send limits.
+    assert bound.rounds_by_lockout == 16
+    assert bound.rounds_by_send_limits == 30
+    assert bound.max_guesses_per_day == 16
+    assert bound.probability == pytest.approx(1.6e-5)
+
+
+@pytest.mark.parametrize(
+    ("policy", "otp_length", "max_attempts", "guesses", "probability"),
+    [
+        pytest.param(LimitPolicy(lockout_threshold=3, lockout_base_seconds=3600), 6, 3, 7, 7e-6, id="3 rounds, 1 h doubling"),
+        pytest.param(LimitPolicy(max_messages_per_hour=2, max_messages_per_day=2), 6, 3, 6, 6e-6, id="send limits bind"),
+        pytest.param(LimitPolicy(lockout_threshold=3, lockout_base_seconds=60, lockout_max_seconds=60), 8, 1, 10, 1e-7, id="cap binds"),
+    ],
+)
+def test_the_guessing_bound_formula(policy: LimitPolicy, otp_length: int, max_attempts: int, guesses: int, probability: float) -> None:
+    # The cap case: 3 rounds, then one a minute for 1440 minutes, but only 10 messages x 1 answer a day.
+    bound = online_guessing_bound(policy, otp_length=otp_length, max_attempts=max_attempts)
+    assert bound.max_guesses_per_day == guesses
+    assert bound.probability == pytest.approx(probability)
+
+
+def test_the_bound_matches_a_greedy_attacker_against_the_store(aws: None) -> None:
+    # GIVEN an attacker who asks for a new round the moment the store allows one, for a whole day
+    clock = FakeClock()
+    limits = store(clock=clock)
+    rounds = 0
+    while clock.now < START + 86_400:
+        try:
+            limits.admit(PHONE, new_round=True, send=False)
+            rounds += 1
+        except LockedOutError as refusal:
+            clock.now += refusal.retry_after_seconds
+
+    # THEN the store let through exactly as many rounds as the formula says
+    assert rounds == online_guessing_bound(DEFAULTS, otp_length=6, max_attempts=3).rounds_by_lockout
+
+
+# ---------------------------------------------------------------- the triggers ---
+
+
+def test_create_refuses_a_second_code_within_the_interval_and_sends_nothing(
+    aws: None, sns_outbox: Any, load_handler: Callable[..., ModuleType], load_event: Callable[[str], dict[str, Any]], lambda_context: object
+) -> None:
+    # GIVEN a code just sent to the user
+    handler = load_handler("create_auth_challenge")
+    handler.lambda_handler(load_event("create_auth_challenge"), lambda_context)
+    assert len(sns_outbox.topic_messages()) == 1
+
+    # WHEN a new sign-in asks for another code at once
+    with pytest.raises(SendLimitError) as refusal:
+        handler.lambda_handler(load_event("create_auth_challenge"), lambda_context)
+
+    # THEN the caller is told when to try again, and no second message went out
+    assert str(refusal.value).startswith("Too many codes were sent to this number. Please try again in ")
+    assert len(sns_outbox.topic_messages()) == 1
+
+
+def test_unknown_users_meet_the_same_limits(
+    aws: None, sns_outbox: Any, load_handler: Callable[..., ModuleType], load_event: Callable[[str], dict[str, Any]], lambda_context: object
+) -> None:
+    # GIVEN a challenge just created for a name that matches no user
+    handler = load_handler("create_auth_challenge")
+    handler.LATENCY._sleep = lambda _seconds: None
+    handler.lambda_handler(load_event("create_auth_challenge_user_not_found"), lambda_context)
+
+    # WHEN another is asked for at once
+    with pytest.raises(SendLimitError) as refusal:
+        handler.lambda_handler(load_event("create_auth_challenge_user_not_found"), lambda_context)
+
+    # THEN the refusal reads exactly as a real user's, and nothing was ever sent
+    assert str(refusal.value) == "Too many codes were sent to this number. Please try again in 30 seconds."
+    assert sns_outbox.topic_messages() == []
+
+
+@pytest.mark.parametrize(
+    ("allowed", "phone_number", "message"),
+    [
+        pytest.param("44", "+14155550123", "Phone numbers with the country code +1 cannot be used here.", id="country not allowed"),
+        pytest.param("", "+19005550123", "Premium-rate and shared-cost numbers cannot receive codes.", id="premium rate"),
+        pytest.param("", "+33891701234", "Premium-rate and shared-cost numbers cannot receive codes.", id="shared cost"),
+    ],
+)
+def test_disallowed_numbers_are_refused_at_sign_up_and_before_every_send(
+    aws: None,
+    sns_outbox: Any,
+    load_handler: Callable[..., ModuleType],
+    load_event: Callable[[str], dict[str, Any]],
+    lambda_context: object,
+    allowed: str,
+    phone_number: str,
+    message: str,
+) -> None:
+    # GIVEN ALLOWED_COUNTRY_CODES=`allowed` and a number it refuses
+    sign_up = load_event("pre_sign_up")
+    sign_up["request"]["userAttributes"]["phone_number"] = phone_number
+    create = load_event("create_auth_challenge")
+    create["request"]["userAttributes"]["phone_number"] = phone_number
+
+    # WHEN someone signs up with it, or a challenge would send to it
+    with pytest.raises(PhoneNumberNotAllowedError) as at_sign_up:
+        load_handler("pre_sign_up", ALLOWED_COUNTRY_CODES=allowed).lambda_handler(sign_up, lambda_context)
+    with pytest.raises(PhoneNumberNotAllowedError) as at_send:
+        load_handler("create_auth_challenge", ALLOWED_COUNTRY_CODES=allowed).lambda_handler(create, lambda_context)
+
+    # THEN both refuse with the same clear message, and nothing is sent or counted
+    assert str(at_sign_up.value) == str(at_send.value) == message
+    assert sns_outbox.topic_messages() == []
+    assert boto3.client("dynamodb", region_name="us-east-1").scan(TableName="sms-otp-limits")["Items"] == []
+
+
+def test_an_unreachable_limit_store_means_no_code(
+    aws: None, sns_outbox: Any, load_handler: Callable[..., ModuleType], load_event: Callable[[str], dict[str, Any]], lambda_context: object
+) -> None:
+    # GIVEN the limits table is gone
+    boto3.client("dynamodb", region_name="us-east-1").delete_table(TableName="sms-otp-limits")
+    handler = load_handler("create_auth_challenge")
+
+    # WHEN a sign-in starts
+    with pytest.raises(LimitStoreUnavailableError):
+        handler.lambda_handler(load_event("create_auth_challenge"), lambda_context)
+
+    # THEN no code went out
+    assert sns_outbox.topic_messages() == []
+    assert sns_outbox.sms_messages() == []
