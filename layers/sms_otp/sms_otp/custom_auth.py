@@ -44,8 +44,10 @@ SendText = Callable[[str, str], object]
 
 
 def _user_not_found(request: dict[str, Any]) -> bool:
-    # Anything but an explicit false counts as "not found": a malformed flag must not open a door.
-    return request.get("userNotFound", False) not in (False, None)
+    # Anything but an explicit false (or no flag) counts as "not found": a malformed flag must not open a door.
+    # Identity, not equality: 0 == False, and a numeric 0 is not Cognito's boolean.
+    flag = request.get("userNotFound", False)
+    return flag is not False and flag is not None
 
 
 def _session(request: dict[str, Any]) -> list[dict[str, Any]]:

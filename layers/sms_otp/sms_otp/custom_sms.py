@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import html
+import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -72,13 +73,19 @@ class CodeDecryptor:
             message = base64.b64decode(ciphertext, validate=True)
         except (binascii.Error, ValueError) as error:
             raise CodeDecryptionError("the code is not valid base64") from error
+        source = io.BytesIO(message)
         try:
-            plaintext, header = self._client.decrypt(source=message, key_provider=self._key_provider)
+            with self._client.stream(mode="d", source=source, key_provider=self._key_provider) as decryptor:
+                plaintext = decryptor.read()
+                header = decryptor.header
         except (AWSEncryptionSDKClientError, ClientError, BotoCoreError) as error:
             raise CodeDecryptionError(f"the code could not be decrypted with the stack's KMS key ({type(error).__name__})") from error
         except Exception as error:
             # The SDK raises plain errors (struct, value) on some truncated messages.
             raise CodeDecryptionError(f"the code is not an AWS Encryption SDK message ({type(error).__name__})") from error
+        if source.read(1):
+            # The SDK stops at the message's footer; anything after it is not Cognito's.
+            raise CodeDecryptionError("the code has data after the end of its message")
         if header.encryption_context.get(USER_POOL_CONTEXT_KEY) != user_pool_id:
             raise CodeDecryptionError("the code was encrypted for another user pool")
         try:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from sms_otp.errors import InternalError, SmsOtpError, UserFacingError
+from sms_otp.errors import InternalError, MalformedEventError, SmsOtpError, UserFacingError
 
 logger = Logger()
 metrics = Metrics()
@@ -76,6 +76,8 @@ def cognito_trigger(trigger: str, *, traced: bool = False, asynchronous: bool = 
             logger.append_keys(**_event_keys(event))
             metrics.add_dimension(name="trigger", value=trigger)
             try:
+                if not isinstance(event, dict):
+                    raise MalformedEventError(f"the event must be a JSON object, not {type(event).__name__}")
                 return handler(event, context)
             except UserFacingError as error:
                 logger.warning("Refused with a user-facing error", extra={"error_type": type(error).__name__})
