@@ -5,8 +5,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CreateAuthChallengeTriggerEvent
-
 from sms_otp.custom_auth import LatencyMimic, create_auth_challenge
 from sms_otp.delivery import SmsPublisher, sns_client
 from sms_otp.limits import LimitStore, dynamodb_client
@@ -25,7 +23,7 @@ TRIGGER_SOURCE = "CreateAuthChallenge_Authentication"
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Fill in the challenge's public and private parameters; send the code once."""
     create_auth_challenge(
-        CreateAuthChallengeTriggerEvent(event),
+        event,
         settings=SETTINGS,
         send_text=functools.partial(PUBLISHER.send, trigger_source=TRIGGER_SOURCE),
         latency=LATENCY,

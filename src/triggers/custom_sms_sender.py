@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomSMSSenderTriggerEvent
-
 from sms_otp.custom_sms import CodeDecryptor, send_custom_sms
 from sms_otp.delivery import SmsPublisher, sns_client
 from sms_otp.limits import LimitStore, dynamodb_client
@@ -23,7 +21,7 @@ LIMITS = LimitStore(SETTINGS.require_limits_table_name(), SETTINGS.limits, dynam
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Decrypt request.code, word the message for the trigger source and send it."""
     send_custom_sms(
-        CustomSMSSenderTriggerEvent(event),
+        event,
         decryptor=DECRYPTOR,
         send_text=PUBLISHER.send,
         limits=LIMITS,

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import DefineAuthChallengeTriggerEvent
-
 from sms_otp.custom_auth import define_auth_challenge
 from sms_otp.observability import cognito_trigger
 from sms_otp.settings import load_settings
@@ -16,5 +14,5 @@ SETTINGS = load_settings()
 @cognito_trigger("DefineAuthChallenge")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Custom challenge, tokens or failure, from the session so far."""
-    define_auth_challenge(DefineAuthChallengeTriggerEvent(event), settings=SETTINGS)
+    define_auth_challenge(event, settings=SETTINGS)
     return event

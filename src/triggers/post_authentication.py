@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PostAuthenticationTriggerEvent
 from botocore.config import Config
 
+from sms_otp.events import user_attributes_of
 from sms_otp.limits import LimitStore, dynamodb_client
 from sms_otp.observability import cognito_trigger
 from sms_otp.phone_verification import ClientFlows, mark_phone_verified
@@ -23,7 +23,7 @@ LIMITS = LimitStore(SETTINGS.require_limits_table_name(), SETTINGS.limits, dynam
 @cognito_trigger("PostAuthentication", traced=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Reset the failed rounds; set phone_number_verified=true when the app client allows only sign-in by code."""
-    trigger = PostAuthenticationTriggerEvent(event)
-    mark_phone_verified(trigger, cognito_client=COGNITO, client_flows=CLIENT_FLOWS)
-    LIMITS.reset_failures(trigger.request.user_attributes["phone_number"])
+    mark_phone_verified(event, cognito_client=COGNITO, client_flows=CLIENT_FLOWS)
+    # A successful sign-in ends any lockout (mark_phone_verified has checked the number is there).
+    LIMITS.reset_failures(user_attributes_of(event)["phone_number"])
     return event

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PreSignUpTriggerEvent
-
-from sms_otp.errors import MalformedEventError
+from sms_otp.events import user_attributes_of
 from sms_otp.observability import cognito_trigger, count, logger
 from sms_otp.phone_numbers import mask_phone_number, validate_destination
 from sms_otp.settings import load_settings
@@ -17,10 +15,7 @@ SETTINGS = load_settings()
 @cognito_trigger("PreSignUp")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Refuse an invalid or disallowed phone number; auto-confirm, never auto-verify the phone."""
-    attributes = PreSignUpTriggerEvent(event).request.user_attributes
-    if not isinstance(attributes, dict):
-        raise MalformedEventError("request.userAttributes must be an object")
-    phone_number = validate_destination(attributes.get("phone_number"), SETTINGS.allowed_country_codes)
+    phone_number = validate_destination(user_attributes_of(event).get("phone_number"), SETTINGS.allowed_country_codes)
     # The code sent at sign-in proves the phone; Post Authentication marks it verified then.
     event["response"] = {"autoConfirmUser": True, "autoVerifyPhone": False, "autoVerifyEmail": False}
     count("SignUpsAccepted")

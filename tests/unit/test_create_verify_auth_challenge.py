@@ -8,10 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import (
-    CreateAuthChallengeTriggerEvent,
-    VerifyAuthChallengeResponseTriggerEvent,
-)
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -119,7 +115,7 @@ def run_create(
     limits: RecordingLimits | None = None,
 ) -> Event:
     create_auth_challenge(
-        CreateAuthChallengeTriggerEvent(event),
+        event,
         settings=settings,
         send_text=send_text,
         latency=latency,
@@ -131,7 +127,7 @@ def run_create(
 
 
 def run_verify(event: Event, *, clock: FakeClock, settings: Settings = SETTINGS) -> Event:
-    verify_auth_challenge(VerifyAuthChallengeResponseTriggerEvent(event), settings=settings, clock=clock)
+    verify_auth_challenge(event, settings=settings, clock=clock)
     response: Event = event["response"]
     return response
 

@@ -9,7 +9,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomSMSSenderTriggerEvent
 
 from sms_otp.custom_sms import CodeDecryptor, send_custom_sms
 from sms_otp.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError
@@ -73,7 +72,7 @@ class AdmitAll:
 
 def run_sender(event: Event, decryptor: Any, send_text: SentTexts, limits: AdmitAll | None = None) -> None:
     send_custom_sms(
-        CustomSMSSenderTriggerEvent(event),
+        event,
         decryptor=decryptor,
         send_text=send_text,
         limits=limits or AdmitAll(),  # type: ignore[arg-type]

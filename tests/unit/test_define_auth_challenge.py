@@ -10,7 +10,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import DefineAuthChallengeTriggerEvent
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -45,7 +44,7 @@ NOW = ISSUED_AT + 30  # the code is fresh unless a test says otherwise
 
 def run_define(event: dict[str, Any], max_attempts: int = 3, now: float = NOW) -> dict[str, Any]:
     settings = Settings(max_attempts=max_attempts, otp_ttl_seconds=180)
-    define_auth_challenge(DefineAuthChallengeTriggerEvent(event), settings=settings, clock=lambda: now)
+    define_auth_challenge(event, settings=settings, clock=lambda: now)
     return event
 
 

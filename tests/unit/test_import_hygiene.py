@@ -18,13 +18,24 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHONPATH = os.pathsep.join(str(ROOT / directory) for directory in ("src/triggers", "layers/sms_otp", "src"))
-WATCHED = ("boto3", "botocore.session", "botocore.client", "aws_encryption_sdk", "aws_xray_sdk")
+DATA_CLASSES = "aws_lambda_powertools.utilities.data_classes"
+WATCHED = ("boto3", "botocore.session", "botocore.client", "aws_encryption_sdk", "aws_xray_sdk", "phonenumbers", DATA_CLASSES)
 AWS_SDK = {"boto3", "botocore.session", "botocore.client"}
+INVOKE = """
+import types
+context = types.SimpleNamespace(function_name="f", memory_limit_in_mb=512, aws_request_id="r",
+                                invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:f")
+event = json.load(open({event_path!r}))
+{module_name}.lambda_handler(event, context)
+"""
 
 
-def modules_loaded_by(module_name: str, **environment: str) -> set[str]:
-    """Import ``module_name`` in a fresh interpreter; return which of WATCHED it loaded."""
-    script = f"import json, sys\nimport {module_name}\nprint(json.dumps([name for name in {WATCHED!r} if name in sys.modules]))\n"
+def modules_loaded_by(module_name: str, *, invoke_with: str | None = None, **environment: str) -> set[str]:
+    """Import ``module_name`` in a fresh interpreter, invoke it once with ``invoke_with`` if given; return which of WATCHED it loaded."""
+    invocation = INVOKE.format(event_path=str(ROOT / "events" / f"{invoke_with}.json"), module_name=module_name) if invoke_with else ""
+    script = (
+        f"import json, sys\nimport {module_name}\n{invocation}\nprint(json.dumps([name for name in {WATCHED!r} if name in sys.modules]))\n"
+    )
     env = {**os.environ, "PYTHONPATH": PYTHONPATH, **environment}
     completed = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=False
@@ -48,7 +59,24 @@ def test_each_trigger_loads_only_the_sdks_it_uses(module_name: str, expected: se
     # GIVEN tracing off (the default) / WHEN importing the trigger in a fresh interpreter
     loaded = modules_loaded_by(module_name, POWERTOOLS_TRACE_DISABLED="true")
 
-    # THEN exactly the SDKs it needs were loaded, and never X-Ray
+    # THEN exactly the SDKs it needs were loaded; never X-Ray, never Powertools' event data classes,
+    # and phonenumbers only on first use
+    assert loaded == expected
+
+
+@pytest.mark.parametrize(
+    ("module_name", "event_name", "expected"),
+    [
+        pytest.param("define_auth_challenge", "define_auth_challenge_wrong_answer", set(), id="define: nothing it does not use"),
+        pytest.param("verify_auth_challenge", "verify_auth_challenge", set(), id="verify: nothing it does not use"),
+        pytest.param("pre_sign_up", "pre_sign_up", {"phonenumbers"}, id="pre sign-up: phonenumbers, to validate the number"),
+    ],
+)
+def test_one_invocation_loads_only_what_the_trigger_uses(module_name: str, event_name: str, expected: set[str]) -> None:
+    # GIVEN a fresh interpreter / WHEN the trigger is imported and invoked once with its sample event
+    loaded = modules_loaded_by(module_name, invoke_with=event_name, POWERTOOLS_TRACE_DISABLED="true", POWERTOOLS_LOG_LEVEL="ERROR")
+
+    # THEN the libraries it loaded are exactly those it uses
     assert loaded == expected
 
 

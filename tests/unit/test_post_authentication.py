@@ -9,7 +9,6 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PostAuthenticationTriggerEvent
 from botocore.stub import Stubber
 
 from sms_otp.errors import MalformedEventError
@@ -155,7 +154,7 @@ def test_an_already_verified_phone_makes_no_api_call(stubbed_cognito: tuple[Any,
     event["request"]["userAttributes"]["phone_number_verified"] = "true"
 
     # WHEN / THEN nothing to do, and no call made
-    assert mark_phone_verified(PostAuthenticationTriggerEvent(event), cognito_client=client, client_flows=ClientFlows(client)) is False
+    assert mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client)) is False
 
 
 def test_client_flows_are_described_once_per_client(stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader) -> None:
@@ -179,7 +178,7 @@ def test_client_flows_are_described_once_per_client(stubbed_cognito: tuple[Any, 
     for username in ("first-user", "second-user"):
         event = load_event("post_authentication")
         event["userName"] = username
-        results.append(mark_phone_verified(PostAuthenticationTriggerEvent(event), cognito_client=client, client_flows=flows))
+        results.append(mark_phone_verified(event, cognito_client=client, client_flows=flows))
 
     # THEN both phones were marked, with one describe call in all (the Stubber would refuse a second)
     assert results == [True, True]
@@ -208,7 +207,7 @@ def test_anything_but_the_string_true_counts_as_unverified(
         event["request"]["userAttributes"]["phone_number_verified"] = verified
 
     # WHEN / THEN the phone is marked verified
-    assert mark_phone_verified(PostAuthenticationTriggerEvent(event), cognito_client=client, client_flows=ClientFlows(client)) is True
+    assert mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client)) is True
 
 
 @pytest.mark.parametrize(
@@ -233,4 +232,4 @@ def test_a_malformed_event_is_refused_without_api_calls(
 
     # WHEN / THEN refused as malformed before any API call
     with pytest.raises(MalformedEventError):
-        mark_phone_verified(PostAuthenticationTriggerEvent(event), cognito_client=client, client_flows=ClientFlows(client))
+        mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client))

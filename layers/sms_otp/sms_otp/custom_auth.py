@@ -1,6 +1,6 @@
 """The CUSTOM_AUTH flow: Define, Create and Verify Auth Challenge.
 
-Each function takes the trigger's event data class, fills in its response and
+Each function takes the trigger's event (a dict), fills in its response and
 returns nothing; what talks to AWS (sending a text) is passed in, so Define and
 Verify import no AWS SDK and every function can be tested on its own.
 
@@ -21,16 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from sms_otp.codes import IssuedCode, generate_code, verify_answer
 from sms_otp.errors import DeliveryError, MalformedEventError
+from sms_otp.events import CognitoEvent, request_of, string_field
 from sms_otp.observability import count, logger
 from sms_otp.phone_numbers import mask_phone_number, stand_in_destination, validate_destination
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import (
-        CreateAuthChallengeTriggerEvent,
-        DefineAuthChallengeTriggerEvent,
-        VerifyAuthChallengeResponseTriggerEvent,
-    )
-
     from sms_otp.limits import LimitStore
     from sms_otp.settings import Settings
 
@@ -57,13 +52,6 @@ def _session(request: dict[str, Any]) -> list[dict[str, Any]]:
     return session
 
 
-def _request(event: dict[str, Any]) -> dict[str, Any]:
-    request = event.get("request") if isinstance(event, dict) else None
-    if not isinstance(request, dict):
-        raise MalformedEventError("the event has no request object")
-    return request
-
-
 # ---------------------------------------------------------------- Define ---
 
 
@@ -80,7 +68,7 @@ def _custom_challenge(event: dict[str, Any]) -> None:
 
 
 def define_auth_challenge(
-    event: DefineAuthChallengeTriggerEvent,
+    event: CognitoEvent,
     *,
     settings: Settings,
     clock: Callable[[], float] = time.time,
@@ -93,29 +81,28 @@ def define_auth_challenge(
     ``max_attempts`` answers were given and the code has not expired (a
     later round reuses the code, so answering on would be pointless), then fail.
     """
-    raw = event.raw_event
-    request = _request(raw)
+    request = request_of(event)
     session = _session(request)
     if not session:
         count("SignInsStarted")
-        _custom_challenge(raw)
+        _custom_challenge(event)
         return
     if any(entry.get("challengeName") != CUSTOM_CHALLENGE for entry in session):
         logger.warning("Sign-in refused: the session holds a challenge that is not ours")
         count("SignInsFailed")
-        _fail(raw)
+        _fail(event)
         return
     if session[-1].get("challengeResult") is True and not _user_not_found(request):
         count("TokensIssued")
-        _issue_tokens(raw)
+        _issue_tokens(event)
         return
     issued = _previous_code(session)
     if len(session) >= settings.max_attempts or (issued is not None and issued.is_expired(clock(), settings.otp_ttl_seconds)):
         logger.info("Sign-in failed: no attempts left or the code expired", extra={"attempts": len(session)})
         count("SignInsFailed")
-        _fail(raw)
+        _fail(event)
         return
-    _custom_challenge(raw)
+    _custom_challenge(event)
 
 
 # ---------------------------------------------------------------- Create ---
@@ -157,7 +144,7 @@ def sign_in_message(code: str, ttl_seconds: int) -> str:
 
 
 def create_auth_challenge(
-    event: CreateAuthChallengeTriggerEvent,
+    event: CognitoEvent,
     *,
     settings: Settings,
     send_text: SendText,
@@ -174,20 +161,17 @@ def create_auth_challenge(
     and the stack's budget), for an unknown user under the name given, so the
     limits behave the same for both.
     """
-    raw = event.raw_event
-    request = _request(raw)
+    request = request_of(event)
     if request.get("challengeName") != CUSTOM_CHALLENGE:
         raise MalformedEventError("request.challengeName must be CUSTOM_CHALLENGE")
     session = _session(request)
     user_not_found = _user_not_found(request)
-    username = raw.get("userName")
-    if not isinstance(username, str):
-        raise MalformedEventError("the event has no userName")
+    username = string_field(event, "userName")
 
     attributes = request.get("userAttributes") or {}
     phone_number = attributes.get("phone_number") if isinstance(attributes, dict) else None
     if user_not_found:
-        destination = stand_in_destination(username, str(raw.get("userPoolId", "")))
+        destination = stand_in_destination(username, str(event.get("userPoolId", "")))
     elif isinstance(phone_number, str) and phone_number:
         destination = mask_phone_number(phone_number)
     else:
@@ -216,7 +200,7 @@ def create_auth_challenge(
             latency.record(time.perf_counter() - started)
             count("CodesSent")
 
-    raw["response"] = {
+    event["response"] = {
         "publicChallengeParameters": {PUBLIC_DELIVERY_MEDIUM: DELIVERY_MEDIUM, PUBLIC_DESTINATION: destination},
         "privateChallengeParameters": issued.to_private_parameters(),
         "challengeMetadata": issued.to_metadata(),
@@ -227,7 +211,7 @@ def create_auth_challenge(
 
 
 def verify_auth_challenge(
-    event: VerifyAuthChallengeResponseTriggerEvent,
+    event: CognitoEvent,
     *,
     settings: Settings,
     clock: Callable[[], float] = time.time,
@@ -237,8 +221,7 @@ def verify_auth_challenge(
     Never raises on a bad answer: a malformed or missing answer, missing private
     parameters or an expired code are all simply wrong.
     """
-    raw = event.raw_event
-    request = raw.get("request") if isinstance(raw, dict) else None
+    request = event.get("request")
     correct = False
     if isinstance(request, dict) and not _user_not_found(request):
         issued = IssuedCode.from_private_parameters(request.get("privateChallengeParameters"))
@@ -251,4 +234,4 @@ def verify_auth_challenge(
                 ttl_seconds=settings.otp_ttl_seconds,
             )
     count("AnswersCorrect" if correct else "AnswersWrong")
-    raw["response"] = {"answerCorrect": correct}
+    event["response"] = {"answerCorrect": correct}

@@ -28,8 +28,7 @@ from sms_otp.observability import count, logger
 from sms_otp.phone_numbers import validate_destination
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomSMSSenderTriggerEvent
-
+    from sms_otp.events import CognitoEvent
     from sms_otp.limits import LimitStore
 
 USER_POOL_CONTEXT_KEY = "userpool-id"
@@ -110,7 +109,7 @@ def sms_text(trigger_source: str, code: str | None, phone_number: str) -> str:
 
 
 def send_custom_sms(
-    event: CustomSMSSenderTriggerEvent,
+    event: CognitoEvent,
     *,
     decryptor: CodeDecryptor,
     send_text: Callable[..., Any],
@@ -118,10 +117,9 @@ def send_custom_sms(
     allowed_country_codes: frozenset[int],
 ) -> None:
     """Decrypt the event's code, word the message for its trigger source and send it, within the limits."""
-    raw = event.raw_event
-    trigger_source = raw.get("triggerSource")
-    user_pool_id = raw.get("userPoolId")
-    request = raw.get("request")
+    trigger_source = event.get("triggerSource")
+    user_pool_id = event.get("userPoolId")
+    request = event.get("request")
     if not isinstance(trigger_source, str) or trigger_source not in TRIGGER_SOURCES:
         raise MalformedEventError(f"unsupported trigger source {str(trigger_source)[:64]!r}")
     if not isinstance(user_pool_id, str) or not isinstance(request, dict):

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.errors import MalformedEventError, aws_error_code
+from sms_otp.events import string_field, user_attributes_of
 from sms_otp.observability import count, logger
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import PostAuthenticationTriggerEvent
+    from sms_otp.events import CognitoEvent
 
 # Flows under which every sign-in that reaches Post Authentication was one by code.
 CODE_ONLY_FLOWS = frozenset({"ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "CUSTOM_AUTH_FLOW_ONLY"})
@@ -44,17 +45,16 @@ class ClientFlows:
         return self._code_only[key]
 
 
-def mark_phone_verified(event: PostAuthenticationTriggerEvent, *, cognito_client: Any, client_flows: ClientFlows) -> bool:
+def mark_phone_verified(event: CognitoEvent, *, cognito_client: Any, client_flows: ClientFlows) -> bool:
     """Set ``phone_number_verified=true`` when the sign-in was by code; return whether it did."""
-    raw = event.raw_event
-    request = raw.get("request")
-    user_pool_id, username = raw.get("userPoolId"), raw.get("userName")
-    caller = raw.get("callerContext")
+    user_pool_id, username = string_field(event, "userPoolId"), string_field(event, "userName")
+    caller = event.get("callerContext")
     client_id = caller.get("clientId") if isinstance(caller, dict) else None
-    if not (isinstance(request, dict) and isinstance(user_pool_id, str) and isinstance(username, str) and isinstance(client_id, str)):
-        raise MalformedEventError("the event needs request, userPoolId, userName and callerContext.clientId")
-    attributes = request.get("userAttributes")
-    if not isinstance(attributes, dict) or not attributes.get("phone_number"):
+    if not isinstance(client_id, str):
+        raise MalformedEventError("the event needs callerContext.clientId")
+    attributes = user_attributes_of(event)
+    phone_number = attributes.get("phone_number")
+    if not isinstance(phone_number, str) or not phone_number:
         raise MalformedEventError("request.userAttributes.phone_number is missing")
     # Attribute values are strings: "true" or "false", never booleans.
     if attributes.get("phone_number_verified") == "true":
