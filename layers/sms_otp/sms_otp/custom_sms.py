@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import concurrent.futures
 import html
 import io
 from collections.abc import Callable
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from sms_otp.limits import LimitStore
 
 USER_POOL_CONTEXT_KEY = "userpool-id"
+# One worker per container: decryption overlaps the limits check (see send_custom_sms).
+_DECRYPTION = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="decrypt")
 # Cognito's ciphertexts are a few hundred bytes; refuse anything absurd before parsing it.
 MAX_CIPHERTEXT_CHARACTERS = 8192
 
@@ -134,9 +137,20 @@ def send_custom_sms(
     if ciphertext is not None and not isinstance(ciphertext, str):
         raise MalformedEventError("request.code must be a string or null")
 
-    code = decryptor.decrypt(ciphertext, user_pool_id) if ciphertext else None
+    if not ciphertext and trigger_source != ACCOUNT_TAKEOVER_SOURCE:
+        raise MalformedEventError(f"{trigger_source} requires request.code")
+
+    # The KMS round trip of the decryption runs while the limits are checked: neither needs the other.
+    # A code that then fails to decrypt has spent one message of its number's limits, never a message.
+    pending_code = _DECRYPTION.submit(decryptor.decrypt, ciphertext, user_pool_id) if ciphertext else None
+    try:
+        limits.admit(phone_number, new_round=False, send=True)
+    except BaseException:
+        if pending_code is not None:
+            pending_code.cancel()
+        raise
+    code = pending_code.result() if pending_code is not None else None
     text = sms_text(trigger_source, code, phone_number)
-    limits.admit(phone_number, new_round=False, send=True)
     send_text(phone_number, text, trigger_source=trigger_source)
     count("CodesDelivered" if code is not None else "NotificationsDelivered")
     logger.info("Custom SMS sent", extra={"has_code": code is not None})
