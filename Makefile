@@ -24,6 +24,7 @@ help:
 	@echo "make sandbox   deploy into the local emulator and sign in with a code (main command)"
 	@echo "make test      every check and test: lint, types, sam validate --lint, sam build, unit and e2e tiers"
 	@echo "make unit      the unit tier only"
+	@echo "make bench     the performance benchmark (cold start, warm latency, decrypt, sizes, sandbox sign-in)"
 
 $(VENV)/.installed: requirements-dev.txt layers/sms_otp/requirements.txt
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 on PATH or under ~/.pyenv)"; exit 1; }
@@ -68,9 +69,21 @@ e2e: venvs
 test: venvs
 	$(MAKE) lint validate build
 	$(PY) -m pytest
+	$(MAKE) bench-quick
 
 sandbox: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed
 	PYTHONPATH=src $(PY) -m sms_otp_client sandbox $(SANDBOX_ARGS)
 
 clean:
 	rm -rf .aws-sam .venv .venv-sam .venv-emulator .venv-awscli .pytest_cache .mypy_cache .ruff_cache
+
+# Performance benchmark (issue 5): every table printed, results in .bench/results.json.
+# bench-quick is its smoke run for CI: few runs and iterations, never judged on timings
+# (non-zero exit only if something crashed). BENCH_ARGS passes options (--no-e2e, --sections ...).
+.PHONY: bench bench-quick
+
+bench: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed
+	PYTHONPATH=layers/sms_otp:src:. $(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed
+	PYTHONPATH=layers/sms_otp:src:. $(PY) -m bench --quick $(BENCH_ARGS)
