@@ -583,6 +583,29 @@ def assert_only_own_errors(error: BaseException | None) -> None:
         )
 
 
+def invoke_and_check_delivery(
+    handler: ModuleType, event: object, lambda_context: object, outbox: Outbox, *, may_send: bool
+) -> tuple[BaseException | None, dict[str, Any] | None]:
+    """Invoke a sending handler; check that only our errors escape and that it sent exactly what it may.
+
+    Returns the error (if any) and the one message sent to the test topic (None when it may not send).
+    """
+    published_before = len(outbox.topic_messages())
+    _, error = invoke(handler, event, lambda_context)
+    assert_only_own_errors(error)
+    assert outbox.sms_messages() == []
+    sent = outbox.topic_messages()[published_before:]
+    outcome(error, f"may send {may_send}, sent {len(sent)}")
+    if not may_send:
+        assert sent == []
+        return error, None
+    assert isinstance(event, dict)
+    assert error is None
+    [message] = sent
+    assert message["MessageAttributes"]["recipient"]["Value"] == event["request"]["userAttributes"]["phone_number"]
+    return error, message
+
+
 def user_status(request: dict[str, Any]) -> str:
     """``real`` (flag absent, false or null) or ``unknown`` (anything else, a number zero included)."""
     flag = request.get("userNotFound", False)
@@ -1008,26 +1031,14 @@ def test_create_sends_nothing_for_a_broken_event_and_never_reveals_the_code(
     clear_limits_table()
     event = plan.build(load_event, hidden, refresh_session_metadata)
     secrets = secrets_of(event, hidden)
-    may_send = create_may_send(event)
-    published_before = len(outbox.topic_messages())
     drain(capsys)
 
     # WHEN Create Auth Challenge runs
-    _, error = invoke(create_handler, event, lambda_context)
-
-    # THEN only the package's own errors escape, never test mode's direct SMS
-    assert_only_own_errors(error)
-    assert outbox.sms_messages() == []
+    # THEN only the package's own errors escape, never test mode's direct SMS, and
+    # a broken event (or a later round) sends nothing; a well-formed first round sends one code, to its number
+    published_before = len(outbox.topic_messages())
+    error, _message = invoke_and_check_delivery(create_handler, event, lambda_context, outbox, may_send=create_may_send(event))
     sent = outbox.topic_messages()[published_before:]
-    outcome(error, f"may send {may_send}, sent {len(sent)}")
-    # AND a broken event (or a later round) sends nothing; a well-formed first round sends one code, to its number
-    if not may_send:
-        assert sent == []
-    else:
-        assert isinstance(event, dict)
-        assert error is None
-        [message] = sent
-        assert message["MessageAttributes"]["recipient"]["Value"] == event["request"]["userAttributes"]["phone_number"]
     # AND the response holds a masked destination, the hash of the code sent, and no tokens
     if error is None:
         assert isinstance(event, dict)
@@ -1158,26 +1169,14 @@ def test_custom_sms_sender_sends_only_a_genuine_code(
     secrets = secrets_of(event, hidden)
     secrets.add_text(TEMPORARY_PASSWORD)
     secrets.add_text(html.unescape(TEMPORARY_PASSWORD))
-    may_send = sender_may_send(event, hidden)
-    published_before = len(outbox.topic_messages())
     drain(capsys)
 
     # WHEN the Custom SMS Sender runs
-    _, error = invoke(sender_handler, event, lambda_context)
-
-    # THEN only the package's own errors escape, never test mode's direct SMS
-    assert_only_own_errors(error)
-    assert outbox.sms_messages() == []
-    sent = outbox.topic_messages()[published_before:]
-    outcome(error, f"may send {may_send}, sent {len(sent)}")
-    # AND anything but a genuine ciphertext for this pool sends nothing; a genuine one sends its code once, to its number
-    if not may_send:
-        assert sent == []
-    else:
+    # THEN only the package's own errors escape, never test mode's direct SMS, and
+    # anything but a genuine ciphertext for this pool sends nothing; a genuine one sends its code once, to its number
+    _, message = invoke_and_check_delivery(sender_handler, event, lambda_context, outbox, may_send=sender_may_send(event, hidden))
+    if message is not None:
         assert isinstance(event, dict)
-        assert error is None
-        [message] = sent
-        assert message["MessageAttributes"]["recipient"]["Value"] == event["request"]["userAttributes"]["phone_number"]
         if event["triggerSource"] == ACCOUNT_TAKEOVER_SOURCE:
             assert message["Message"] == ACCOUNT_TAKEOVER_MESSAGE
         else:
