@@ -66,7 +66,8 @@ unit: $(VENV)/.installed
 e2e: venvs
 	$(PY) -m pytest -m e2e
 
-test: venvs
+test:
+	$(MAKE) -j4 venvs
 	$(MAKE) lint validate build
 	$(PY) -m pytest
 	$(MAKE) bench-quick
