@@ -72,7 +72,8 @@ test:
 	$(PY) -m pytest
 	$(MAKE) bench-quick
 
-sandbox: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed
+sandbox:
+	$(MAKE) -j3 $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed
 	PYTHONPATH=src $(PY) -m sms_otp_client sandbox $(SANDBOX_ARGS)
 
 clean:
