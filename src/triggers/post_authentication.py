@@ -15,7 +15,9 @@ from sms_otp.settings import load_settings
 
 SETTINGS = load_settings()
 
-COGNITO = boto3.client("cognito-idp", config=Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"}))
+# Cognito waits 5 seconds for the trigger: fail a slow call well before that.
+_COGNITO_CONFIG = Config(connect_timeout=1, read_timeout=1.5, retries={"total_max_attempts": 2, "mode": "standard"})
+COGNITO = boto3.client("cognito-idp", config=_COGNITO_CONFIG)
 CLIENT_FLOWS = ClientFlows(COGNITO)
 LIMITS = LimitStore(SETTINGS.require_limits_table_name(), SETTINGS.limits, dynamodb_client())
 

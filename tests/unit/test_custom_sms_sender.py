@@ -381,7 +381,7 @@ def test_handler_decrypts_and_publishes_to_the_test_topic(
     assert result == expected_event
 
 
-def test_handler_lets_a_wrong_pool_error_through_unchanged(
+def test_handler_refuses_a_wrong_pool_code_for_good(
     *,
     sender_handler: ModuleType,
     sns_outbox: Any,
@@ -396,27 +396,28 @@ def test_handler_lets_a_wrong_pool_error_through_unchanged(
     event["request"]["code"] = encrypt_code(CODE.encode(), kms_key_arn, "us-east-1_OTHERPOOL")
 
     # WHEN invoking the (asynchronous) handler
-    # THEN the precise error propagates, so Lambda's retries and the logs show the real reason
-    with pytest.raises(CodeDecryptionError, match=r"^the code was encrypted for another user pool$"):
-        sender_handler.lambda_handler(event, lambda_context)
+    result = sender_handler.lambda_handler(event, lambda_context)
 
-    # AND nothing was published, and the failure was logged with its type
+    # THEN it returns (a retry could not mend it, so Lambda must not retry), nothing was published,
+    # and the failure was logged with its precise reason
     assert sns_outbox.topic_messages() == []
     assert sns_outbox.sms_messages() == []
     [record] = [record for record in logs.records() if record["level"] == "ERROR"]
     assert record["message"] == "Trigger failed"
     assert record["error_type"] == "CodeDecryptionError"
     assert record["trigger_source"] == "CustomSMSSender_Authentication"
+    assert "the code was encrypted for another user pool" in record["exception"]
+    assert result is event
 
 
-def test_handler_lets_an_invalid_phone_number_through_unchanged(
-    sender_handler: ModuleType, sns_outbox: Any, load_event: EventLoader, lambda_context: object
+def test_handler_refuses_an_invalid_phone_number_for_good(
+    sender_handler: ModuleType, sns_outbox: Any, load_event: EventLoader, lambda_context: object, logs: Any
 ) -> None:
     # GIVEN a user whose phone number is not E.164
     event = load_event("custom_sms_sender_sign_up")
     event["request"]["userAttributes"]["phone_number"] = "+1 415 555 0123"
 
-    # WHEN / THEN the user-facing error propagates and nothing is published
-    with pytest.raises(InvalidPhoneNumberError):
-        sender_handler.lambda_handler(event, lambda_context)
+    # WHEN / THEN the refusal is logged, nothing is published, and the handler returns (no retry)
+    assert sender_handler.lambda_handler(event, lambda_context) is event
     assert sns_outbox.topic_messages() == []
+    assert [record["error_type"] for record in logs.records() if record["level"] == "WARNING"] == ["InvalidPhoneNumberError"]

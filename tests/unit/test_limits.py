@@ -422,3 +422,47 @@ def test_an_unreachable_limit_store_means_no_code(
     # THEN no code went out
     assert sns_outbox.topic_messages() == []
     assert sns_outbox.sms_messages() == []
+
+
+def test_a_conflict_on_the_shared_budget_counter_is_retried_not_an_outage(aws: None) -> None:
+    # GIVEN DynamoDB cancelling the first transaction because another send held the budget counter
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    with Stubber(client) as stub:
+        stub.add_response("get_item", {})
+        stub.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            service_message="Transaction cancelled",
+            response_meta={},
+            modeled_fields={"CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]},
+        )
+        stub.add_response("get_item", {})
+        stub.add_response("transact_write_items", {})
+
+        # WHEN a message is asked for
+        limits.admit(PHONE, new_round=True, send=True)
+
+        # THEN it was read and written again, and admitted
+        stub.assert_no_pending_responses()
+
+
+def test_cognitos_own_messages_do_not_reveal_who_has_an_account(
+    aws: None,
+    sns_outbox: Any,
+    kms_key_arn: str,
+    encrypt_code: Callable[[bytes, str, str], str],
+    load_handler: Callable[..., ModuleType],
+    load_event: Callable[[str], dict[str, Any]],
+    lambda_context: object,
+) -> None:
+    # GIVEN Cognito just sent a forgot-password code to an existing user's number (it sends none for unknown users)
+    forgot = load_event("custom_sms_sender_forgot_password")
+    forgot["request"]["code"] = encrypt_code(b"123456", kms_key_arn, forgot["userPoolId"])
+    load_handler("custom_sms_sender", SMS_KEY_ARN=kms_key_arn).lambda_handler(forgot, lambda_context)
+
+    # WHEN a sign-in for the same number starts at once
+    load_handler("create_auth_challenge").lambda_handler(load_event("create_auth_challenge"), lambda_context)
+
+    # THEN it gets its code as an unknown number would: the two kinds of message are counted apart
+    assert len(sns_outbox.topic_messages()) == 2

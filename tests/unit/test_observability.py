@@ -58,12 +58,11 @@ def marked_event(load_event: EventLoader) -> dict[str, Any]:
     ],
     ids=type,
 )
-@pytest.mark.parametrize("asynchronous", [False, True], ids=["synchronous", "asynchronous"])
 def test_a_user_facing_error_passes_through_unchanged(
-    load_event: EventLoader, lambda_context: object, logs: Any, error: UserFacingError, asynchronous: bool
+    load_event: EventLoader, lambda_context: object, logs: Any, error: UserFacingError
 ) -> None:
-    # GIVEN a handler that refuses with a user-facing error
-    handler = handler_raising(error, asynchronous=asynchronous)
+    # GIVEN a synchronous trigger that refuses with a user-facing error
+    handler = handler_raising(error)
 
     # WHEN invoked
     with pytest.raises(UserFacingError) as raised:
@@ -76,6 +75,43 @@ def test_a_user_facing_error_passes_through_unchanged(
     assert record["message"] == "Refused with a user-facing error"
     assert record["error_type"] == type(error).__name__
     assert "exception" not in record
+
+
+@pytest.mark.parametrize(
+    ("error", "level", "message"),
+    [
+        (InvalidPhoneNumberError("Enter a valid phone number"), "WARNING", "Refused with a user-facing error"),
+        (UserFacingError("Too many codes were sent to this number."), "WARNING", "Refused with a user-facing error"),
+        (MalformedEventError("m"), "ERROR", "Trigger failed"),
+        (CodeDecryptionError("the code was encrypted for another user pool"), "ERROR", "Trigger failed"),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else None,
+)
+def test_an_asynchronous_trigger_returns_on_errors_a_retry_cannot_mend(
+    load_event: EventLoader, lambda_context: object, logs: Any, error: SmsOtpError, level: str, message: str
+) -> None:
+    # GIVEN an asynchronous trigger (Lambda retries it when it raises) failing for good
+    # WHEN invoked
+    event = marked_event(load_event)
+    result = handler_raising(error, asynchronous=True)(event, lambda_context)
+
+    # THEN it returns, so Lambda does not retry: the error is logged and counted
+    assert result is event
+    [record] = logs.records()
+    assert (record["level"], record["message"], record["error_type"]) == (level, message, type(error).__name__)
+    assert ('"UserFacingErrors":[1.0]' if level == "WARNING" else '"Failures":[1.0]') in logs.stdout
+
+
+def test_an_asynchronous_trigger_raises_a_transient_error_for_lambda_to_retry(
+    load_event: EventLoader, lambda_context: object, logs: Any
+) -> None:
+    # GIVEN an asynchronous trigger whose send failed (SNS may take it on the next try)
+    error = DeliveryError()
+
+    # WHEN / THEN the very error propagates, for Lambda's retry
+    with pytest.raises(DeliveryError) as raised:
+        handler_raising(error, asynchronous=True)(marked_event(load_event), lambda_context)
+    assert raised.value is error
 
 
 @pytest.mark.parametrize(
@@ -121,19 +157,6 @@ def test_our_internal_errors_are_generic_for_synchronous_triggers(
     [record] = logs.records()
     assert (record["level"], record["message"], record["error_type"]) == ("ERROR", "Trigger failed", type(error).__name__)
     assert "Traceback" in record["exception"]
-
-
-@pytest.mark.parametrize("error", [MalformedEventError("m"), CodeDecryptionError("the code was encrypted for another user pool")], ids=type)
-def test_our_internal_errors_keep_their_text_for_asynchronous_triggers(
-    load_event: EventLoader, lambda_context: object, logs: Any, error: SmsOtpError
-) -> None:
-    # GIVEN an asynchronous trigger (nobody sees its errors but the logs)
-    # WHEN / THEN our error propagates as it is, logged with its stack
-    with pytest.raises(type(error)) as raised:
-        handler_raising(error, asynchronous=True)(marked_event(load_event), lambda_context)
-    assert raised.value is error
-    [record] = logs.records()
-    assert (record["level"], record["message"]) == ("ERROR", "Trigger failed")
 
 
 @pytest.mark.parametrize(

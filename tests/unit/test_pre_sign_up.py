@@ -106,3 +106,17 @@ def test_a_malformed_event_is_a_generic_internal_error(
     [record] = [record for record in logs.records() if record["level"] == "ERROR"]
     assert record["message"] in {"Trigger failed", "Trigger failed unexpectedly"}
     assert "Traceback" in record["exception"]
+
+
+def test_with_password_sign_in_a_sign_up_must_be_confirmed_by_code(
+    load_handler: Callable[..., ModuleType], load_event: EventLoader, lambda_context: object
+) -> None:
+    # GIVEN an app client that also allows password sign-in (PasswordSignIn=true)
+    handler = load_handler("pre_sign_up", PASSWORD_SIGN_IN="true")
+
+    # WHEN someone signs up
+    event = handler.lambda_handler(load_event("pre_sign_up"), lambda_context)
+
+    # THEN the account is not confirmed: whoever signed up must prove the phone with Cognito's code before
+    # a password can be used, so nobody can claim someone else's number and sign in by password
+    assert event["response"] == {"autoConfirmUser": False, "autoVerifyPhone": False, "autoVerifyEmail": False}

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aws_encryption_sdk
+import botocore.config
 import botocore.session
 from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
 from aws_encryption_sdk.identifiers import CommitmentPolicy
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from sms_otp.limits import LimitStore
 
 USER_POOL_CONTEXT_KEY = "userpool-id"
+SENDER_SUBJECT_PREFIX = "custom-sms-sender:"
+_KMS_CLIENT_CONFIG = botocore.config.Config(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 2, "mode": "standard"})
 # One worker per container: decryption overlaps the limits check (see send_custom_sms).
 _DECRYPTION = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="decrypt")
 # Cognito's ciphertexts are a few hundred bytes; refuse anything absurd before parsing it.
@@ -62,10 +65,10 @@ class CodeDecryptor:
             commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_ALLOW_DECRYPT,
             max_encrypted_data_keys=1,
         )
-        self._key_provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
-            key_ids=[key_arn],
-            botocore_session=botocore_session or botocore.session.Session(),
-        )
+        session = botocore_session or botocore.session.Session()
+        # The provider builds its KMS client from the session: give it short timeouts, not botocore's 60 s.
+        session.set_default_client_config(_KMS_CLIENT_CONFIG)
+        self._key_provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_arn], botocore_session=session)
 
     def decrypt(self, ciphertext: str, user_pool_id: str) -> str:
         """Return the plaintext code, or raise :class:`CodeDecryptionError` with the reason."""
@@ -144,7 +147,9 @@ def send_custom_sms(
     # A code that then fails to decrypt has spent one message of its number's limits, never a message.
     pending_code = _DECRYPTION.submit(decryptor.decrypt, ciphertext, user_pool_id) if ciphertext else None
     try:
-        limits.admit(phone_number, new_round=False, send=True)
+        # Counted apart from sign-in codes: Cognito sends these only for accounts that exist, so a
+        # shared count would let a "forgot password" followed by a sign-in tell who has an account.
+        limits.admit(SENDER_SUBJECT_PREFIX + phone_number, new_round=False, send=True)
     except BaseException:
         if pending_code is not None:
             pending_code.cancel()

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 # Cognito gives a synchronous trigger 5 seconds: fail fast rather than let botocore
 # retry into the deadline, which makes Cognito retry and send a second code.
-_SNS_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"})
+_SNS_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=1.5, retries={"total_max_attempts": 2, "mode": "standard"})
 
 
 @functools.cache

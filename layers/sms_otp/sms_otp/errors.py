@@ -12,6 +12,9 @@ from __future__ import annotations
 class SmsOtpError(Exception):
     """Base class of every error this package raises on purpose."""
 
+    # Whether trying the same thing again later may succeed (Lambda retries asynchronous triggers).
+    retryable = False
+
 
 class UserFacingError(SmsOtpError):
     """An error whose message is safe and useful to show to the caller."""
@@ -27,6 +30,8 @@ class PhoneNumberNotAllowedError(UserFacingError):
 
 class DeliveryError(UserFacingError):
     """A message could not be sent; nothing was delivered."""
+
+    retryable = True
 
     def __init__(self, message: str = "We could not send the code. Please try again later.") -> None:
         super().__init__(message)

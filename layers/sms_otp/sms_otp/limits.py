@@ -40,7 +40,10 @@ HOUR_SECONDS = 3_600
 # A lost race is retried this many times before the request is refused (fail closed).
 _WRITE_ATTEMPTS = 6
 _BACKOFF = random.Random()  # noqa: S311 - jitter, not security
-_DYNAMODB_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 2, "mode": "standard"})
+# Cognito gives Create Auth Challenge 5 seconds in all; a slow call must fail well before that.
+_DYNAMODB_CONFIG = Config(connect_timeout=0.5, read_timeout=1, retries={"total_max_attempts": 2, "mode": "standard"})
+# Lost races are retried only this long (then refused: fail closed), within the same 5 seconds.
+_RACE_DEADLINE_SECONDS = 1.0
 
 
 class LimitExceededError(UserFacingError):
@@ -68,6 +71,8 @@ class BudgetExhaustedError(UserFacingError):
 
 class LimitStoreUnavailableError(UserFacingError):
     """The limit store could not be read or written, so nothing is sent."""
+
+    retryable = True
 
     def __init__(self) -> None:
         super().__init__("We cannot send codes right now. Please try again later.")
@@ -222,7 +227,10 @@ class LimitStore:
         same transaction.
         """
         key = subject_key(subject)
+        started = time.monotonic()
         for attempt in range(_WRITE_ATTEMPTS):
+            if attempt and time.monotonic() - started > _RACE_DEADLINE_SECONDS:
+                break
             if attempt:
                 # Back off with jitter so racing invocations spread out instead of colliding again.
                 time.sleep(_BACKOFF.uniform(0, 0.01 * 2**attempt))
@@ -319,6 +327,8 @@ class LimitStore:
                 logger.warning("The stack's hourly message budget is spent")
                 count_for_alarm("SmsBudgetExhausted")
                 raise BudgetExhaustedError() from None
-            if reasons and reasons[0] in ("ConditionalCheckFailed", "TransactionConflict"):
+            # Another invocation changed our item (our condition failed) or either item was in
+            # another transaction at the same moment (the budget counter is shared by every send).
+            if (reasons and reasons[0] == "ConditionalCheckFailed") or "TransactionConflict" in reasons:
                 raise _LostRaceError() from None
             raise

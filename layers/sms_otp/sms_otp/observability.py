@@ -67,7 +67,10 @@ def cognito_trigger(trigger: str, *, traced: bool = False, asynchronous: bool = 
     ``trigger`` names the trigger in metrics (the ``trigger`` dimension).
     ``traced`` applies Powertools' Tracer when tracing is enabled.
     ``asynchronous`` is for triggers whose errors never reach the caller (the
-    Custom SMS Sender): the package's own errors then keep their precise text.
+    Custom SMS Sender), which Lambda retries when they raise: the package's own
+    errors are logged and counted, and only the transient ones (``retryable``:
+    a failed send, the limit store unreachable) are raised again, with their
+    precise text, for Lambda to retry.
     """
 
     def decorate(handler: Handler) -> Handler:
@@ -79,14 +82,20 @@ def cognito_trigger(trigger: str, *, traced: bool = False, asynchronous: bool = 
                 if not isinstance(event, dict):
                     raise MalformedEventError(f"the event must be a JSON object, not {type(event).__name__}")
                 return handler(event, context)
-            except UserFacingError as error:
-                logger.warning("Refused with a user-facing error", extra={"error_type": type(error).__name__})
-                count("UserFacingErrors")
-                raise
             except SmsOtpError as error:
-                logger.exception("Trigger failed", extra={"error_type": type(error).__name__})
-                count("Failures")
+                if isinstance(error, UserFacingError):
+                    logger.warning("Refused with a user-facing error", extra={"error_type": type(error).__name__})
+                    count("UserFacingErrors")
+                else:
+                    logger.exception("Trigger failed", extra={"error_type": type(error).__name__})
+                    count("Failures")
                 if asynchronous:
+                    if error.retryable:
+                        raise
+                    # Lambda would retry an asynchronous invocation that raised: a refusal by the
+                    # limits could then succeed a minute later, and a bad event would fail twice more.
+                    return event
+                if isinstance(error, UserFacingError):
                     raise
                 raise InternalError() from error
             except Exception as error:

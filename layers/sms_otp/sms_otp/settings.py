@@ -78,6 +78,7 @@ class Settings:
     limits_table_name: str | None = None
     allowed_country_codes: frozenset[int] = frozenset()
     limits: LimitPolicy = LimitPolicy()
+    password_sign_in: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +100,7 @@ class Settings:
             limits_table_name=_optional(env, "LIMITS_TABLE_NAME", _TABLE_NAME, "a DynamoDB table name"),
             allowed_country_codes=_country_codes(env),
             limits=LimitPolicy.from_env(env),
+            password_sign_in=_boolean(env, "PASSWORD_SIGN_IN", default=False),
         )
 
     def require_sms_key_arn(self) -> str:
