@@ -224,8 +224,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Stop cleanly (and stop the emulator) on SIGTERM and on Ctrl-C, even where SIGINT was inherited as ignored.
+    # Stop cleanly (and stop the emulator) on SIGTERM, a closed terminal (SIGHUP) and Ctrl-C,
+    # even where SIGINT was inherited as ignored.
     signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGHUP, _terminate)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     arguments = parser().parse_args(argv)
     result: int = arguments.run(arguments)

@@ -8,6 +8,7 @@ that is removed on stop.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 
 LOOPBACK = "127.0.0.1"
+_PR_SET_PDEATHSIG = 1
 
 
 class EmulatorError(Exception):
@@ -78,6 +80,7 @@ class Emulator:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only a prctl call, before exec
         )
         log_file.close()
         deadline = time.monotonic() + timeout_seconds
@@ -129,6 +132,16 @@ class Emulator:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, be sent SIGTERM if the process that started us dies.
+
+    Covers what no handler can: the client killed with SIGKILL. Elsewhere a no-op.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _signal_group(pid: int, signum: int) -> None:

@@ -56,27 +56,32 @@ class TestModeInbox:
         """Create a queue, allow the topic to send to it and subscribe it for ``recipient``."""
         name = f"sms-otp-inbox-{uuid.uuid4().hex[:12]}"
         queue_url = sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": "900"})["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        policy = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sns.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": queue_arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
-                }
-            ],
-        }
-        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
-        subscription_arn = sns.subscribe(
-            TopicArn=topic_arn,
-            Protocol="sqs",
-            Endpoint=queue_arn,
-            Attributes={"RawMessageDelivery": "true", "FilterPolicy": json.dumps({"recipient": [recipient]})},
-            ReturnSubscriptionArn=True,
-        )["SubscriptionArn"]
+        try:
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sns.amazonaws.com"},
+                        "Action": "sqs:SendMessage",
+                        "Resource": queue_arn,
+                        "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+                    }
+                ],
+            }
+            sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
+            subscription_arn = sns.subscribe(
+                TopicArn=topic_arn,
+                Protocol="sqs",
+                Endpoint=queue_arn,
+                Attributes={"RawMessageDelivery": "true", "FilterPolicy": json.dumps({"recipient": [recipient]})},
+                ReturnSubscriptionArn=True,
+            )["SubscriptionArn"]
+        except BaseException:
+            # Leave nothing behind in a real account when a step is refused (a missing permission, say).
+            sqs.delete_queue(QueueUrl=queue_url)
+            raise
         return cls(sqs, sns, queue_url, subscription_arn, recipient)
 
     def wait_for_message(self, *, trigger_source: str | None = None, timeout_seconds: float = 20.0) -> InboxMessage:
