@@ -26,6 +26,7 @@ from aws_encryption_sdk.identifiers import CommitmentPolicy
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.errors import CodeDecryptionError, MalformedEventError
+from sms_otp.limits import SENDER_SUBJECT_PREFIX
 from sms_otp.observability import count, logger
 from sms_otp.phone_numbers import validate_destination
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from sms_otp.limits import LimitStore
 
 USER_POOL_CONTEXT_KEY = "userpool-id"
-SENDER_SUBJECT_PREFIX = "custom-sms-sender:"
 _KMS_CLIENT_CONFIG = botocore.config.Config(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 2, "mode": "standard"})
 # One worker per container: decryption overlaps the limits check (see send_custom_sms).
 _DECRYPTION = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="decrypt")

@@ -35,6 +35,8 @@ from sms_otp.errors import SmsOtpError, UserFacingError, aws_error_code
 from sms_otp.observability import count, count_for_alarm, logger
 from sms_otp.settings import LimitPolicy
 
+# The Custom SMS Sender's messages are counted under their own key (see custom_sms.send_custom_sms).
+SENDER_SUBJECT_PREFIX = "custom-sms-sender:"
 DAY_SECONDS = 86_400
 HOUR_SECONDS = 3_600
 # A lost race is retried this many times before the request is refused (fail closed).
