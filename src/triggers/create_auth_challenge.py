@@ -7,14 +7,14 @@ from typing import Any
 
 from sms_otp.custom_auth import LatencyMimic, create_auth_challenge
 from sms_otp.delivery import SmsPublisher, sns_client
-from sms_otp.limits import LimitStore, dynamodb_client
+from sms_otp.limits import LimitStore
 from sms_otp.observability import cognito_trigger
 from sms_otp.settings import load_settings
 
 SETTINGS = load_settings()
 # Built at cold start, not in the invocation: a slow first send makes Cognito retry.
 PUBLISHER = SmsPublisher(SETTINGS, sns_client())
-LIMITS = LimitStore(SETTINGS.require_limits_table_name(), SETTINGS.limits, dynamodb_client())
+LIMITS = LimitStore.from_settings(SETTINGS)
 LATENCY = LatencyMimic()
 TRIGGER_SOURCE = "CreateAuthChallenge_Authentication"
 

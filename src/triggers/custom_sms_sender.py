@@ -6,7 +6,7 @@ from typing import Any
 
 from sms_otp.custom_sms import CodeDecryptor, send_custom_sms
 from sms_otp.delivery import SmsPublisher, sns_client
-from sms_otp.limits import LimitStore, dynamodb_client
+from sms_otp.limits import LimitStore
 from sms_otp.observability import cognito_trigger
 from sms_otp.settings import load_settings
 
@@ -14,7 +14,7 @@ SETTINGS = load_settings()
 # The Encryption SDK client, the KMS key provider and the SNS client are built once per container.
 DECRYPTOR = CodeDecryptor(SETTINGS.require_sms_key_arn())
 PUBLISHER = SmsPublisher(SETTINGS, sns_client())
-LIMITS = LimitStore(SETTINGS.require_limits_table_name(), SETTINGS.limits, dynamodb_client())
+LIMITS = LimitStore.from_settings(SETTINGS)
 
 
 @cognito_trigger("CustomSMSSender", traced=True, asynchronous=True)

@@ -8,7 +8,7 @@ import boto3
 from botocore.config import Config
 
 from sms_otp.events import user_attributes_of
-from sms_otp.limits import LimitStore, dynamodb_client
+from sms_otp.limits import LimitStore
 from sms_otp.observability import cognito_trigger
 from sms_otp.phone_verification import ClientFlows, mark_phone_verified
 from sms_otp.settings import load_settings
@@ -19,7 +19,7 @@ SETTINGS = load_settings()
 _COGNITO_CONFIG = Config(connect_timeout=1, read_timeout=1.5, retries={"total_max_attempts": 2, "mode": "standard"})
 COGNITO = boto3.client("cognito-idp", config=_COGNITO_CONFIG)
 CLIENT_FLOWS = ClientFlows(COGNITO)
-LIMITS = LimitStore(SETTINGS.require_limits_table_name(), SETTINGS.limits, dynamodb_client())
+LIMITS = LimitStore.from_settings(SETTINGS)
 
 
 @cognito_trigger("PostAuthentication", traced=True)

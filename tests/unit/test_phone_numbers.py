@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sms_otp.errors import InvalidPhoneNumberError, UserFacingError
-from sms_otp.phone_numbers import mask_phone_number, normalize_e164, parse_e164, stand_in_destination
+from sms_otp.phone_numbers import mask_phone_number, parse_e164, stand_in_destination, validate_destination
 
 pytestmark = pytest.mark.unit
 
@@ -37,7 +37,7 @@ EXPECTED_MESSAGE = (
 def test_valid_e164_numbers_are_accepted_unchanged(number: str) -> None:
     # GIVEN / WHEN validating a valid E.164 number
     # THEN it comes back exactly as given
-    assert normalize_e164(number) == number
+    assert validate_destination(number, frozenset()) == number
     parsed = parse_e164(number)
     assert f"+{parsed.country_code}{parsed.national_number}" == number
 
@@ -79,7 +79,7 @@ def test_invalid_numbers_are_refused_with_a_message_that_shows_e164(value: objec
     # GIVEN something that is not an E.164 number
     # WHEN validating it
     with pytest.raises(InvalidPhoneNumberError) as raised:
-        normalize_e164(value)
+        validate_destination(value, frozenset())
 
     # THEN the user-facing error says what E.164 looks like, with an example
     assert isinstance(raised.value, UserFacingError)

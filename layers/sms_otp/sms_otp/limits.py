@@ -33,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.errors import SmsOtpError, UserFacingError, aws_error_code
 from sms_otp.observability import count, count_for_alarm, logger
-from sms_otp.settings import LimitPolicy
+from sms_otp.settings import LimitPolicy, Settings
 
 # The Custom SMS Sender's messages are counted under their own key (see custom_sms.send_custom_sms).
 SENDER_SUBJECT_PREFIX = "custom-sms-sender:"
@@ -152,7 +152,7 @@ def next_state(state: SubjectState, policy: LimitPolicy, now: int, *, new_round:
 
 
 def subject_key(phone_number_or_name: str) -> str:
-    """The table key of a phone number or name: a hash, so the table holds no phone numbers."""
+    """The table key of a phone number or name: its SHA-256, so the table holds no number in clear."""
     return "subject#" + hashlib.sha256(phone_number_or_name.encode("utf-8")).hexdigest()
 
 
@@ -218,6 +218,11 @@ class LimitStore:
     def __post_init__(self) -> None:
         if self.client is None:
             self.client = dynamodb_client()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LimitStore:
+        """The container's store: the table and limits the settings name, the shared DynamoDB client."""
+        return cls(settings.require_limits_table_name(), settings.limits)
 
     def _now(self) -> int:
         return int((self.clock or time.time)())

@@ -51,11 +51,6 @@ def format_e164(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def normalize_e164(value: object) -> str:
-    """Validate ``value`` as an E.164 number and return it unchanged (see :func:`parse_e164`)."""
-    return format_e164(parse_e164(value))
-
-
 def validate_destination(value: object, allowed_country_codes: frozenset[int]) -> str:
     """Check that ``value`` is a valid E.164 number this deployment may send to; return it.
 
