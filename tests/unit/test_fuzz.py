@@ -1,4 +1,4 @@
-"""Fuzz: every trigger handler driven by malformed and hostile events (issue 4).
+"""Fuzz: every trigger handler driven by malformed and hostile events.
 
 Each test starts from the sample events in ``events/`` (the files ``sam local
 invoke -e`` uses) and mutates them: keys deleted at any depth; values replaced

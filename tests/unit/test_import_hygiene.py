@@ -17,7 +17,7 @@ import pytest
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHONPATH = os.pathsep.join(str(ROOT / directory) for directory in ("src/triggers", "layers/sms_otp", "src"))
+PYTHONPATH = os.pathsep.join(str(ROOT / directory) for directory in ("src/triggers", "layers/sms_otp", "client"))
 DATA_CLASSES = "aws_lambda_powertools.utilities.data_classes"
 WATCHED = ("boto3", "botocore.session", "botocore.client", "aws_encryption_sdk", "aws_xray_sdk", "phonenumbers", DATA_CLASSES)
 AWS_SDK = {"boto3", "botocore.session", "botocore.client"}
