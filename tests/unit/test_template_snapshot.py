@@ -354,7 +354,7 @@ def test_each_trigger_logs_to_its_own_group_and_is_invoked_by_the_pool_only(temp
         tracing = {name: item for name, item in role["Grants"].items() if " xray:" in name}
         tracing_actions = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
         expected_tracing: dict[str, Any] = {grant_name("Allow", action, "*"): {} for action in tracing_actions}
-        assert tracing == (expected_tracing if overrides["EnableTracing"] == "true" else {})
+        assert tracing == (expected_tracing if overrides.get("EnableTracing") == "true" else {})
         # AND only Cognito, for this pool in this account, may invoke it
         assert resources[f"{trigger}Permission"]["Properties"] == {
             "Action": "lambda:InvokeFunction",
