@@ -171,8 +171,8 @@ def attach(current: Mapping[str, Any], request: AttachRequest, remembered: Attac
         _restore(config, slot, original.pop(slot), owned)
     if taken and not request.replace_existing_triggers:
         raise AttachmentRefusedError(
-            f"User pool {request.user_pool_id} already has its own {', '.join(taken)} trigger; deploy with "
-            "ReplaceExistingTriggers=true to replace it (the stack puts it back when deleted)."
+            f"User pool {request.user_pool_id} already has its own {', '.join(taken)} trigger(s); deploy with "
+            "ReplaceExistingTriggers=true to replace them."
         )
     present_key = current.get(KMS_KEY_SLOT)
     if (
