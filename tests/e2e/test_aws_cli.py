@@ -39,7 +39,7 @@ def test_the_readme_cli_commands_sign_in(sandbox: SandboxDeployment, sandbox_env
         "cognito-idp", "sign-up",
         "--client-id", client_id,
         "--username", phone_number,
-        "--password", random_password(),
+        f"--password={random_password()}",  # a password may start with "-", which the CLI would take for an option
         "--user-attributes", f"Name=phone_number,Value={phone_number}",
     )  # fmt: skip
     assert signed_up["UserConfirmed"] is True
@@ -107,7 +107,7 @@ def test_the_readme_password_walkthrough(password_sandbox: SandboxDeployment, sa
         "cognito-idp", "sign-up",
         "--client-id", client_id,
         "--username", phone_number,
-        "--password", password,
+        f"--password={password}",
         "--user-attributes", f"Name=phone_number,Value={phone_number}",
     )  # fmt: skip
     assert signed_up["UserConfirmed"] is False
