@@ -12,6 +12,7 @@ import platform
 import shlex
 import subprocess
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,10 +56,11 @@ def sandbox_config() -> dict[str, Any]:
     return sandbox
 
 
-def sandbox_parameter_overrides(architecture: str) -> list[str]:
-    """The [sandbox] parameter overrides of samconfig.toml, with this machine's architecture."""
-    overrides = shlex.split(sandbox_config()["deploy"]["parameters"]["parameter_overrides"])
-    return [item for item in overrides if not item.startswith("FunctionArchitecture=")] + [f"FunctionArchitecture={architecture}"]
+def sandbox_parameter_overrides(architecture: str, extra: Mapping[str, str] | None = None) -> list[str]:
+    """The [sandbox] parameter overrides of samconfig.toml, with this machine's architecture and ``extra`` on top."""
+    overrides = dict(item.split("=", 1) for item in shlex.split(sandbox_config()["deploy"]["parameters"]["parameter_overrides"]))
+    overrides.update({"FunctionArchitecture": architecture, **(extra or {})})
+    return [f"{name}={value}" for name, value in overrides.items()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ def sandbox_environment(endpoint_url: str, region: str) -> dict[str, str]:
             "AWS_CONFIG_FILE": str(empty),
             "AWS_SHARED_CREDENTIALS_FILE": str(empty),
             "SAM_CLI_TELEMETRY": "0",
+            # The emulator answers at once; SAM's default of 5 s between status polls was most of a deploy.
+            "SAM_CLI_POLL_DELAY": "0.5",
         }
     )
     return environment
@@ -137,10 +141,17 @@ def build(environment: dict[str, str], architecture: str) -> None:
     )
 
 
-def deploy(emulator: Emulator, architecture: str) -> SandboxDeployment:
-    """``sam deploy`` of the built template into the emulator; returns the stack's outputs."""
+def deploy(
+    emulator: Emulator, architecture: str, *, stack_name: str | None = None, overrides: Mapping[str, str] | None = None
+) -> SandboxDeployment:
+    """``sam deploy`` of the built template into the emulator; returns the stack's outputs.
+
+    ``stack_name`` and ``overrides`` deploy another stack of the same build, with
+    other parameters on top of samconfig.toml's [sandbox] ones.
+    """
     environment = sandbox_environment(emulator.endpoint_url, emulator.region)
-    stack_name = sandbox_config()["global"]["parameters"]["stack_name"]
+    default_stack_name: str = sandbox_config()["global"]["parameters"]["stack_name"]
+    stack_name = stack_name or default_stack_name
     _run(
         [
             str(sam_executable()),
@@ -149,16 +160,18 @@ def deploy(emulator: Emulator, architecture: str) -> SandboxDeployment:
             str(PROJECT_ROOT / "samconfig.toml"),
             "--config-env",
             SANDBOX_CONFIG_ENV,
+            "--stack-name",
+            stack_name,
             "--template-file",
             str(BUILD_DIR / "template.yaml"),
             "--region",
             emulator.region,
             "--no-progressbar",
             "--parameter-overrides",
-            *sandbox_parameter_overrides(architecture),
+            *sandbox_parameter_overrides(architecture, overrides),
         ],
         environment=environment,
-        log_name="sam-deploy.log",
+        log_name="sam-deploy.log" if stack_name == default_stack_name else f"sam-deploy-{stack_name}.log",
     )
     session = boto3.session.Session(
         aws_access_key_id=SANDBOX_ACCESS_KEY, aws_secret_access_key=SANDBOX_SECRET_KEY, region_name=emulator.region
