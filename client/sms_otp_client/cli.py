@@ -227,7 +227,7 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
             details.append(f"listening on {emulator.endpoint_url}")
         environment = sandbox_environment(emulator.endpoint_url, emulator.region)
         # The build folder is shared with other sandboxes and the e2e tier: one build and deploy at a time.
-        with build_folder_lock(on_wait=print):
+        with build_folder_lock(on_wait=lambda message: print(message, flush=True)):
             with progress.step(f"sam build (FunctionArchitecture={architecture})") as details:
                 build(environment, architecture)
                 details.append(f"log: {SANDBOX_DIR / 'sam-build.log'}")
@@ -248,7 +248,7 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
         if arguments.keep:
             print(f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:")
             print(f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\")
-            print(f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up")
+            print(f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up", flush=True)
             wait_for_ctrl_c()
             print("\nStopping the emulator ...")
     except (EmulatorError, SandboxError, SignInError, StackNotFoundError, InboxTimeoutError) as error:

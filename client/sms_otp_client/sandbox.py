@@ -12,6 +12,7 @@ import os
 import platform
 import shlex
 import subprocess
+import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -142,7 +143,13 @@ def _run(command: list[str], *, environment: dict[str, str], log_name: str) -> N
 
 
 def build(environment: dict[str, str], architecture: str) -> None:
-    """``sam build`` of the real template, for this machine's architecture."""
+    """``sam build`` of the real template, for this machine's architecture.
+
+    SAM looks for the runtime's interpreter (python3.13) on ``PATH``; the one
+    running this client is that version (``requires-python``), so its folder
+    goes first, which also gets past a pyenv shim whose global version is another.
+    """
+    environment = {**environment, "PATH": os.pathsep.join([str(Path(sys.base_prefix) / "bin"), environment.get("PATH", "")])}
     _run(
         [
             str(sam_executable()),
