@@ -7,12 +7,15 @@ configuration files are hidden from the subprocesses.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import platform
 import shlex
 import subprocess
+import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ SANDBOX_CONFIG_ENV = "sandbox"
 SANDBOX_DIR = PROJECT_ROOT / ".sandbox"
 BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox-build"
 CACHE_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox-cache"
+BUILD_LOCK = PROJECT_ROOT / ".aws-sam" / "sandbox-build.lock"
 # Throw-away credentials: the emulator does not check them.
 SANDBOX_ACCESS_KEY = "sandbox"
 SANDBOX_SECRET_KEY = "sandbox"  # noqa: S105 - not a secret
@@ -108,6 +112,29 @@ def sandbox_environment(endpoint_url: str, region: str) -> dict[str, str]:
     return environment
 
 
+@contextmanager
+def build_folder_lock(on_wait: Callable[[str], object] = lambda _message: None) -> Iterator[None]:
+    """Hold the build folder for one ``build`` and ``deploy`` at a time.
+
+    Every sandbox of a checkout and the e2e tier build into one folder with one
+    cache (so the layer's dependencies are installed once, not per run); two
+    builds at once would trip over each other's files. A second run waits for the
+    first to deploy, and ``on_wait`` tells the person why. ``flock`` releases the
+    lock when its holder exits, however it exits, so no stale lock survives.
+    """
+    BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with BUILD_LOCK.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait(f"Another sandbox or test run is building in {BUILD_DIR.relative_to(PROJECT_ROOT)}; waiting for it to deploy ...")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _run(command: list[str], *, environment: dict[str, str], log_name: str) -> None:
     SANDBOX_DIR.mkdir(exist_ok=True)
     log_path = SANDBOX_DIR / log_name
@@ -119,7 +146,13 @@ def _run(command: list[str], *, environment: dict[str, str], log_name: str) -> N
 
 
 def build(environment: dict[str, str], architecture: str) -> None:
-    """``sam build`` of the real template, for this machine's architecture."""
+    """``sam build`` of the real template, for this machine's architecture.
+
+    SAM looks for the runtime's interpreter (python3.13) on ``PATH``; the one
+    running this client is that version (``requires-python``), so its folder
+    goes first, which also gets past a pyenv shim whose global version is another.
+    """
+    environment = {**environment, "PATH": os.pathsep.join([str(Path(sys.base_prefix) / "bin"), environment.get("PATH", "")])}
     _run(
         [
             str(sam_executable()),

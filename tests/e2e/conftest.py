@@ -20,7 +20,15 @@ import pytest
 from sms_otp_client.auth import PasswordlessClient
 from sms_otp_client.emulator import Emulator
 from sms_otp_client.inbox import TestModeInbox
-from sms_otp_client.sandbox import SandboxDeployment, build, deploy, emulator_python, machine_architecture, sandbox_environment
+from sms_otp_client.sandbox import (
+    SandboxDeployment,
+    build,
+    build_folder_lock,
+    deploy,
+    emulator_python,
+    machine_architecture,
+    sandbox_environment,
+)
 
 # +1 202 555 0100 to 0199: valid numbers reserved for fiction.
 _NUMBERS = (f"+120255501{n:02d}" for n in itertools.count())
@@ -35,8 +43,10 @@ def emulator() -> Iterator[Emulator]:
 @pytest.fixture(scope="session")
 def sandbox(emulator: Emulator) -> SandboxDeployment:
     architecture = machine_architecture()
-    build(sandbox_environment(emulator.endpoint_url, emulator.region), architecture)
-    return deploy(emulator, architecture)
+    # The build folder is the sandbox's: a sandbox running meanwhile takes turns with this build.
+    with build_folder_lock():
+        build(sandbox_environment(emulator.endpoint_url, emulator.region), architecture)
+        return deploy(emulator, architecture)
 
 
 @pytest.fixture
