@@ -19,7 +19,7 @@ VENV := .venv
 SAM := .venv-sam/bin/sam
 PY := $(VENV)/bin/python
 
-.PHONY: help dev venvs lint validate build unit e2e test sandbox bench clean
+.PHONY: help dev venvs lint validate build deploy unit e2e test sandbox bench clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,9 +46,18 @@ lint: $(VENV)/.installed ## ruff, ruff format and mypy
 validate: .venv-sam/.installed ## sam validate --lint (cfn-lint)
 	$(SAM) validate --lint
 
-build: .venv-sam/.installed ## sam build (.aws-sam/build)
+build: .venv-sam/.installed ## sam build into .aws-sam/build, with .venv-sam's SAM and Python 3.13 first on PATH
 	$(NEEDS_PYTHON313)
 	$(SAM) build
+
+# `sam deploy --guided` saves the region it asks for in samconfig.toml's [default]: until it has, deploy is guided.
+DEPLOY_MODE = $(PYTHON313) -c 'import tomllib; parameters = tomllib.load(open("samconfig.toml", "rb"))["default"]["deploy"]["parameters"]; \
+	print("" if "region" in parameters else "--guided")'
+
+deploy: build ## deploy to your AWS account: guided the first time (your answers go to samconfig.toml), then from samconfig.toml (DEPLOY_ARGS passes options)
+	@mode=$$($(DEPLOY_MODE)) || exit 1; \
+	if [ -n "$$mode" ]; then echo "First deployment: sam deploy --guided asks for the stack name, region and parameters, and saves them in samconfig.toml"; fi; \
+	set -x; $(SAM) deploy $$mode $(DEPLOY_ARGS)
 
 unit: $(VENV)/.installed ## the unit tier only
 	$(PY) -m pytest -m unit
