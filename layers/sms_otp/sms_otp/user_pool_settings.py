@@ -19,10 +19,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from botocore.model import Shape
 
-# UpdateUserPool's parameters besides UserPoolId. Checked on 2026-12-01 against the API
-# reference (cognito-user-identity-pools/latest/APIReference/API_UpdateUserPool.html, and
-# API_IssuerConfigurationType.html for the newest ones) and the botocore model the layer
-# ships (1.44.8); a unit test compares this list with that model.
+# UpdateUserPool's parameters besides UserPoolId, checked on 2026-12-01: against the API
+# reference (cognito-user-identity-pools/latest/APIReference/API_UpdateUserPool.html, which
+# says every setting but UserPoolTier goes back to its default when not given, and
+# API_IssuerConfigurationType.html, which names UpdateUserPool as taking it), and against the
+# model of the botocore the layer pins (1.44.8), the only source found for AcrConfiguration
+# and DcrConfiguration.
+# A unit test compares this list with that model, so a new pin that adds one fails it.
 WRITABLE_SETTINGS: tuple[str, ...] = (
     "AccountRecoverySetting",
     "AcrConfiguration",
