@@ -246,10 +246,11 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
         )
         print_claims(tokens)
         if arguments.keep:
-            print(f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:")
-            print(f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\")
-            print(f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up", flush=True)
-            wait_for_ctrl_c()
+            wait_for_ctrl_c(
+                f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:\n"
+                f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\\n"
+                f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up"
+            )
             print("\nStopping the emulator ...")
     except (EmulatorError, SandboxError, SignInError, StackNotFoundError, InboxTimeoutError) as error:
         _fail(str(error))
@@ -268,9 +269,13 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def wait_for_ctrl_c(pause: Callable[[], object] = signal.pause) -> None:
-    """Block until Ctrl-C (SIGINT), the documented way to end ``sandbox --keep``; then return normally."""
+def wait_for_ctrl_c(announcement: str, pause: Callable[[], object] = signal.pause) -> None:
+    """Print ``announcement``, then block until Ctrl-C (SIGINT), the documented way to end ``sandbox --keep``; then return normally.
+
+    The announcement is printed inside the wait, so a Ctrl-C that follows it at once is already the documented one.
+    """
     try:
+        print(announcement, flush=True)
         while True:
             pause()
     except KeyboardInterrupt:
