@@ -1,0 +1,190 @@
+"""The web example (web/, AWS Amplify JS v6) in headless Chromium, against the emulator's Cognito.
+
+Debian's Chromium (``apt-get install chromium``) is driven by Playwright; Playwright's
+own browser download is never used. Screenshots land in ``.artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from sms_otp.phone_numbers import PREMIUM_NUMBER_MESSAGE
+from sms_otp_client.inbox import TestModeInbox
+from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment
+from sms_otp_client.web import WebExampleServer, page_config
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+
+CHROMIUM = Path(os.environ.get("SMS_OTP_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = PROJECT_ROOT / ".artifacts"
+# A step waits for Cognito and the triggers (a cold start included), not for the page alone.
+STEP_TIMEOUT_MS = 30_000
+CREATE_SOURCE = "CreateAuthChallenge_Authentication"
+
+
+@pytest.fixture(scope="module")
+def web_example(sandbox: SandboxDeployment) -> Iterator[WebExampleServer]:
+    server = WebExampleServer()
+    server.start(page_config(sandbox.outputs, sandbox.endpoint_url))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def page(tmp_path: Path) -> Iterator[Page]:
+    """A page in headless Chromium with a fresh profile; fails the test on any script error."""
+    if not CHROMIUM.is_file():
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: run `apt-get install chromium` (or set SMS_OTP_CHROMIUM)")
+    script_errors: list[str] = []
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / "profile", executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
+        )
+        opened = context.new_page()
+        opened.on("pageerror", lambda error: script_errors.append(str(error)))
+        try:
+            yield opened
+        finally:
+            context.close()
+    assert script_errors == []
+
+
+def http_get(url: str) -> tuple[int, str, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - loopback server under test
+            return response.status, response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, "", b""
+
+
+def test_the_server_answers_the_page_its_bundle_and_the_stacks_config(web_example: WebExampleServer, sandbox: SandboxDeployment):
+    # GIVEN the sandbox's server for the built page
+    # WHEN the page, its bundle and config.json are fetched
+    page_status, page_type, page_body = http_get(web_example.url)
+    bundle_status, bundle_type, _ = http_get(f"{web_example.url}dist/main.js")
+    config_status, config_type, config_body = http_get(f"{web_example.url}config.json")
+
+    # THEN each comes with its type, and config.json names the stack's pool and app client and the emulator
+    assert (page_status, page_type) == (200, "text/html")
+    assert page_body == (PROJECT_ROOT / "web" / "index.html").read_bytes()
+    assert (bundle_status, bundle_type) == (200, "text/javascript")
+    assert (config_status, config_type) == (200, "application/json")
+    assert json.loads(config_body) == {
+        "userPoolId": sandbox.outputs.user_pool_id,
+        "userPoolClientId": sandbox.outputs.user_pool_client_id,
+        "userPoolEndpoint": sandbox.endpoint_url,
+    }
+
+
+@pytest.mark.parametrize("path", ["package.json", "package-lock.json", "dist/../package.json", "src/main.js", "node_modules/.installed"])
+def test_the_server_gives_nothing_else_away(web_example: WebExampleServer, path: str):
+    assert http_get(f"{web_example.url}{path}")[0] == 404
+
+
+def send_code(page: Page, phone_number: str) -> None:
+    page.fill("#phone", phone_number)
+    page.click("#phone-step button[type=submit]")
+
+
+def enter_code(page: Page, code: str) -> None:
+    page.fill("#code", code)
+    page.click("#code-step button[type=submit]")
+
+
+def amplify_stored_tokens(page: Page) -> list[str]:
+    """The names of the tokens Amplify keeps in the browser's local storage."""
+    script = "() => Object.keys(localStorage).filter((name) => /\\.(idToken|accessToken|refreshToken)$/.test(name))"
+    names: list[str] = page.evaluate(script)
+    return names
+
+
+def test_sign_up_and_sign_in_with_a_wrong_code_first_then_sign_out(
+    web_example: WebExampleServer, sandbox: SandboxDeployment, page: Page, phone_number: str, inbox: TestModeInbox
+):
+    # GIVEN the page, configured with the stack's outputs and the emulator's endpoint
+    page.goto(web_example.url)
+    expect(page.locator("#phone-step")).to_be_visible()
+
+    # WHEN a new phone number asks for a code
+    send_code(page, phone_number)
+
+    # THEN the account is created, a code goes to that number, and the page shows where (masked)
+    expect(page.locator("#code-step")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    expect(page.locator("#status")).to_have_text(f"We sent a code to +*******{phone_number[-4:]}.")
+    code = inbox.wait_for_message(trigger_source=CREATE_SOURCE).code
+
+    # WHEN a wrong code is entered
+    enter_code(page, f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}")
+
+    # THEN the page says so and asks again
+    expect(page.locator("#error")).to_have_text("That code is not right. Please try again.", timeout=STEP_TIMEOUT_MS)
+    expect(page.locator("#code-step")).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "web-example-wrong-code.png", full_page=True)
+
+    # WHEN the right code is entered
+    enter_code(page, code)
+
+    # THEN the person is signed in, and the page shows the claims of tokens issued to this app client
+    expect(page.locator("#signed-in")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    expect(page.locator("#status")).to_have_text(f"Signed in as {phone_number}.")
+    claims = json.loads(page.inner_text("#claims"))
+    assert claims["idToken"]["phone_number"] == phone_number
+    assert claims["idToken"]["aud"] == sandbox.outputs.user_pool_client_id
+    assert claims["idToken"]["token_use"] == "id"
+    assert claims["accessToken"]["client_id"] == sandbox.outputs.user_pool_client_id
+    assert claims["accessToken"]["token_use"] == "access"
+    assert inbox.drain() == []
+    page.screenshot(path=ARTIFACTS / "web-example-signed-in.png", full_page=True)
+    assert amplify_stored_tokens(page) != []
+
+    # WHEN the person signs out
+    page.click("#sign-out")
+
+    # THEN the page starts over and the browser keeps no token
+    expect(page.locator("#status")).to_have_text("Signed out.", timeout=STEP_TIMEOUT_MS)
+    expect(page.locator("#phone-step")).to_be_visible()
+    assert amplify_stored_tokens(page) == []
+
+
+def test_refusals_by_the_triggers_reach_the_page(web_example: WebExampleServer, page: Page, phone_number: str, inbox: TestModeInbox):
+    # GIVEN the page
+    page.goto(web_example.url)
+
+    # WHEN a premium-rate number signs up
+    send_code(page, "+19005550123")
+
+    # THEN Pre sign-up's sentence is shown, and the page asks for a phone number again
+    expect(page.locator("#error")).to_contain_text(PREMIUM_NUMBER_MESSAGE, timeout=STEP_TIMEOUT_MS)
+    expect(page.locator("#phone-step")).to_be_visible()
+
+    # WHEN a valid number gets a code and asks for a new one at once (MinSecondsBetweenMessages=30)
+    send_code(page, phone_number)
+    expect(page.locator("#code-step")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    inbox.wait_for_message(trigger_source=CREATE_SOURCE)
+    page.click("#resend")
+
+    # THEN Create Auth Challenge's refusal says when to try again, no second code is sent,
+    # and the page starts over (Amplify forgets a sign-in whose signIn was refused)
+    expect(page.locator("#error")).to_contain_text("Too many codes were sent to this number. Please try again in ", timeout=STEP_TIMEOUT_MS)
+    expect(page.locator("#phone-step")).to_be_visible()
+    assert inbox.drain() == []
