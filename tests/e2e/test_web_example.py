@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import subprocess
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,6 +46,17 @@ CREATE_SOURCE = "CreateAuthChallenge_Authentication"
 def web_example(sandbox: SandboxDeployment) -> Iterator[WebExampleServer]:
     server = WebExampleServer()
     server.start(page_config(sandbox.outputs, sandbox.endpoint_url))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def unconfigured_web_example() -> Iterator[WebExampleServer]:
+    """The page with an empty config.json: it must be configured by its query string."""
+    server = WebExampleServer()
+    server.start({})
     try:
         yield server
     finally:
@@ -98,6 +112,23 @@ def test_the_server_answers_the_page_its_bundle_and_the_stacks_config(web_exampl
 @pytest.mark.parametrize("path", ["package.json", "package-lock.json", "dist/../package.json", "src/main.js", "node_modules/.installed"])
 def test_the_server_gives_nothing_else_away(web_example: WebExampleServer, path: str):
     assert http_get(f"{web_example.url}{path}")[0] == 404
+
+
+def test_the_readmes_command_writes_the_pages_config_from_the_stacks_outputs(sandbox: SandboxDeployment, sandbox_env: dict[str, str]):
+    # GIVEN the README's AWS CLI command that writes web/config.json, pointed at the sandbox's stack
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    [line] = [line for line in readme.splitlines() if line.startswith("aws cloudformation describe-stacks") and "web/config.json" in line]
+    command = shlex.split(line.split(" > ")[0])
+    command[command.index("--stack-name") + 1] = sandbox.stack_name
+
+    # WHEN it runs
+    result = subprocess.run(  # noqa: S603 - the README's command, our own CLI
+        [str(PROJECT_ROOT / ".venv-awscli" / "bin" / "aws"), *command[1:]], env=sandbox_env, capture_output=True, text=True, check=False
+    )
+
+    # THEN it prints what the sandbox serves as config.json, without the emulator's endpoint
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == page_config(sandbox.outputs)
 
 
 def send_code(page: Page, phone_number: str) -> None:
@@ -166,9 +197,13 @@ def test_sign_up_and_sign_in_with_a_wrong_code_first_then_sign_out(
     assert amplify_stored_tokens(page) == []
 
 
-def test_refusals_by_the_triggers_reach_the_page(web_example: WebExampleServer, page: Page, phone_number: str, inbox: TestModeInbox):
-    # GIVEN the page
-    page.goto(web_example.url)
+def test_refusals_by_the_triggers_reach_the_page(
+    unconfigured_web_example: WebExampleServer, sandbox: SandboxDeployment, page: Page, phone_number: str, inbox: TestModeInbox
+):
+    # GIVEN the page, configured by its query string alone
+    query = urllib.parse.urlencode(page_config(sandbox.outputs, sandbox.endpoint_url))
+    page.goto(f"{unconfigured_web_example.url}?{query}")
+    expect(page.locator("#phone-step")).to_be_visible()
 
     # WHEN a premium-rate number signs up
     send_code(page, "+19005550123")
@@ -183,8 +218,16 @@ def test_refusals_by_the_triggers_reach_the_page(web_example: WebExampleServer, 
     inbox.wait_for_message(trigger_source=CREATE_SOURCE)
     page.click("#resend")
 
-    # THEN Create Auth Challenge's refusal says when to try again, no second code is sent,
-    # and the page starts over (Amplify forgets a sign-in whose signIn was refused)
-    expect(page.locator("#error")).to_contain_text("Too many codes were sent to this number. Please try again in ", timeout=STEP_TIMEOUT_MS)
+    # THEN Create Auth Challenge's refusal says when to try again, and the page starts over
+    # (Amplify forgets a sign-in whose signIn was refused)
+    refusal = "Too many codes were sent to this number. Please try again in "
+    expect(page.locator("#error")).to_contain_text(refusal, timeout=STEP_TIMEOUT_MS)
+    expect(page.locator("#phone-step")).to_be_visible()
+
+    # WHEN the same number is entered again at once (an existing account: it signs in)
+    send_code(page, phone_number)
+
+    # THEN the same refusal comes, and no second code was sent
+    expect(page.locator("#error")).to_contain_text(refusal, timeout=STEP_TIMEOUT_MS)
     expect(page.locator("#phone-step")).to_be_visible()
     assert inbox.drain() == []

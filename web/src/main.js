@@ -75,13 +75,13 @@ function describe(error) {
 function show(step, status) {
   for (const id of ['phone-step', 'code-step', 'signed-in']) element(id).hidden = id !== step;
   element('status').textContent = status;
-  element('error').hidden = true;
   element('code').value = '';
+  showError('');
 }
 
 function showError(text) {
   element('error').textContent = text;
-  element('error').hidden = false;
+  element('error').hidden = !text;
 }
 
 // Run one step with the buttons disabled. Any error ends the sign-in in progress (Amplify forgets it
@@ -89,6 +89,7 @@ function showError(text) {
 async function run(step) {
   const buttons = document.querySelectorAll('button');
   buttons.forEach((button) => (button.disabled = true));
+  showError('');
   try {
     await step();
   } catch (error) {
