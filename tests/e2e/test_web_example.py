@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from sms_otp.phone_numbers import PREMIUM_NUMBER_MESSAGE
+from sms_otp.settings import LimitPolicy
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment
 from sms_otp_client.web import WebExampleServer, page_config
@@ -131,6 +132,20 @@ def test_the_readmes_command_writes_the_pages_config_from_the_stacks_outputs(san
     assert json.loads(result.stdout) == page_config(sandbox.outputs)
 
 
+def use_up_the_hour(sandbox: SandboxDeployment, phone_number: str) -> None:
+    """Record sends to ``phone_number`` in the deployed limits table, after its first, until its hour is full."""
+    # Imported here, not at collection: sms_otp.limits builds Powertools' metrics on import, which must
+    # happen under the unit tier's environment when both tiers are collected in one run.
+    from sms_otp.limits import LimitStore, SendLimitError
+
+    assert sandbox.outputs.limits_table_name is not None
+    limits = LimitStore(sandbox.outputs.limits_table_name, LimitPolicy(min_seconds_between_messages=0), sandbox.client("dynamodb"))
+    for _ in range(LimitPolicy().max_messages_per_hour - 1):  # the page's code was the first
+        limits.admit(phone_number, new_round=False, send=True)
+    with pytest.raises(SendLimitError):
+        limits.admit(phone_number, new_round=False, send=True)
+
+
 def send_code(page: Page, phone_number: str) -> None:
     page.fill("#phone", phone_number)
     page.click("#phone-step button[type=submit]")
@@ -212,10 +227,11 @@ def test_refusals_by_the_triggers_reach_the_page(
     expect(page.locator("#error")).to_contain_text(PREMIUM_NUMBER_MESSAGE, timeout=STEP_TIMEOUT_MS)
     expect(page.locator("#phone-step")).to_be_visible()
 
-    # WHEN a valid number gets a code and asks for a new one at once (MinSecondsBetweenMessages=30)
+    # WHEN a valid number gets a code, uses up its hour (MaxMessagesPerHour=5), and asks for a new one
     send_code(page, phone_number)
     expect(page.locator("#code-step")).to_be_visible(timeout=STEP_TIMEOUT_MS)
     inbox.wait_for_message(trigger_source=CREATE_SOURCE)
+    use_up_the_hour(sandbox, phone_number)
     page.click("#resend")
 
     # THEN Create Auth Challenge's refusal says when to try again, and the page starts over
@@ -224,7 +240,7 @@ def test_refusals_by_the_triggers_reach_the_page(
     expect(page.locator("#error")).to_contain_text(refusal, timeout=STEP_TIMEOUT_MS)
     expect(page.locator("#phone-step")).to_be_visible()
 
-    # WHEN the same number is entered again at once (an existing account: it signs in)
+    # WHEN the same number is entered again (an existing account: it signs in)
     send_code(page, phone_number)
 
     # THEN the same refusal comes, and no second code was sent
