@@ -31,6 +31,7 @@ from sms_otp_client.sandbox import (
     sandbox_environment,
 )
 from sms_otp_client.stack import StackNotFoundError, StackOutputs
+from sms_otp_client.web import WebExampleServer, page_config
 
 DEFAULT_SANDBOX_PHONE = "+12025550143"
 SIGN_IN_STEPS = 6
@@ -220,8 +221,11 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
     architecture = machine_architecture()
     progress = Progress(3 + SIGN_IN_STEPS)
     emulator = Emulator(emulator_python())
+    web_example = WebExampleServer()
     print(f"Local sandbox: the real template.yaml, deployed into ministack on 127.0.0.1 ({architecture}); test mode, no SMS.")
     try:
+        if arguments.web:
+            web_example.check_built()
         with progress.step("Start the emulator") as details:
             emulator.start()
             details.append(f"listening on {emulator.endpoint_url}")
@@ -245,9 +249,12 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
             read_inbox=True,
         )
         print_claims(tokens)
-        if arguments.keep:
+        if arguments.web:
+            web_example.start(page_config(deployment.outputs, emulator.endpoint_url))
+        if arguments.keep or arguments.web:
             wait_for_ctrl_c(
-                f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:\n"
+                (f"\nThe web example, against the emulator: {web_example.url}" if arguments.web else "")
+                + f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:\n"
                 f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\\n"
                 f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up"
             )
@@ -262,6 +269,7 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
         interrupted = False
     finally:
         _stop_despite_ctrl_c(emulator)
+        web_example.stop()
     if interrupted:
         print("\nInterrupted; the emulator is stopped.", file=sys.stderr)
         return 130
@@ -314,6 +322,7 @@ def parser() -> argparse.ArgumentParser:
     sandbox_parser = commands.add_parser("sandbox", help="deploy into the local emulator and sign in (no AWS account needed)")
     sandbox_parser.add_argument("--phone", default=DEFAULT_SANDBOX_PHONE, help=f"phone number to sign up (default {DEFAULT_SANDBOX_PHONE})")
     sandbox_parser.add_argument("--keep", action="store_true", help="keep the emulator running until Ctrl-C")
+    sandbox_parser.add_argument("--web", action="store_true", help="also serve the web example (web/) against the emulator; implies --keep")
     sandbox_parser.set_defaults(run=command_sandbox)
     return root
 
