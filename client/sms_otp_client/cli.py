@@ -32,6 +32,7 @@ from sms_otp_client.sandbox import (
     sandbox_environment,
 )
 from sms_otp_client.stack import StackNotFoundError, StackOutputs
+from sms_otp_client.web import WebExampleServer, page_config
 
 DEFAULT_SANDBOX_PHONE = "+12025550143"
 SIGN_IN_STEPS = 6
@@ -223,8 +224,11 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
     architecture = machine_architecture()
     progress = Progress(3 + SIGN_IN_STEPS)
     emulator = Emulator(emulator_python())
+    web_example = WebExampleServer()
     print(f"Local sandbox: the real template.yaml, deployed into ministack on 127.0.0.1 ({architecture}); test mode, no SMS.")
     try:
+        if arguments.web:
+            web_example.check_built()
         with progress.step("Start the emulator") as details:
             emulator.start()
             details.append(f"listening on {emulator.endpoint_url}")
@@ -248,11 +252,15 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
             read_inbox=True,
         )
         print_claims(tokens)
-        if arguments.keep:
-            print(f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:")
-            print(f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\")
-            print(f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up", flush=True)
-            wait_for_ctrl_c()
+        if arguments.web:
+            web_example.start(page_config(deployment.outputs, emulator.endpoint_url))
+        if arguments.keep or arguments.web:
+            wait_for_ctrl_c(
+                (f"\nThe web example, against the emulator: {web_example.url}" if arguments.web else "")
+                + f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:\n"
+                f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\\n"
+                f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up"
+            )
             print("\nStopping the emulator ...")
     except (EmulatorError, SandboxError, SignInError, StackNotFoundError, InboxTimeoutError) as error:
         _fail(str(error))
@@ -264,6 +272,7 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
         interrupted = False
     finally:
         _stop_despite_ctrl_c(emulator)
+        web_example.stop()
     if interrupted:
         print("\nInterrupted; the emulator is stopped.", file=sys.stderr)
         return 130
@@ -271,9 +280,13 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def wait_for_ctrl_c(pause: Callable[[], object] = signal.pause) -> None:
-    """Block until Ctrl-C (SIGINT), the documented way to end ``sandbox --keep``; then return normally."""
+def wait_for_ctrl_c(announcement: str, pause: Callable[[], object] = signal.pause) -> None:
+    """Print ``announcement``, then block until Ctrl-C (SIGINT), the documented way to end ``sandbox --keep``; then return normally.
+
+    The announcement is printed inside the wait, so a Ctrl-C that follows it at once is already the documented one.
+    """
     try:
+        print(announcement, flush=True)
         while True:
             pause()
     except KeyboardInterrupt:
@@ -312,6 +325,7 @@ def parser() -> argparse.ArgumentParser:
     sandbox_parser = commands.add_parser("sandbox", help="deploy into the local emulator and sign in (no AWS account needed)")
     sandbox_parser.add_argument("--phone", default=DEFAULT_SANDBOX_PHONE, help=f"phone number to sign up (default {DEFAULT_SANDBOX_PHONE})")
     sandbox_parser.add_argument("--keep", action="store_true", help="keep the emulator running until Ctrl-C")
+    sandbox_parser.add_argument("--web", action="store_true", help="also serve the web example (web/) against the emulator; implies --keep")
     sandbox_parser.add_argument(
         "--existing-pool",
         action="store_true",

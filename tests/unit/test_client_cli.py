@@ -296,7 +296,7 @@ def test_ctrl_c_during_sign_in_exits_130_with_one_line(monkeypatch: pytest.Monke
     assert capsys.readouterr().err == "\nSign-in interrupted.\n"
 
 
-def test_waiting_for_ctrl_c_returns_normally_when_it_comes() -> None:
+def test_waiting_for_ctrl_c_returns_normally_when_it_comes(capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN a pause that is woken twice by other signals, then by Ctrl-C
     wakes = iter([None, None, KeyboardInterrupt()])
 
@@ -305,9 +305,10 @@ def test_waiting_for_ctrl_c_returns_normally_when_it_comes() -> None:
         if wake is not None:
             raise wake
 
-    # WHEN waiting / THEN the wait ends without an exception, after the Ctrl-C
-    cli.wait_for_ctrl_c(pause)
+    # WHEN waiting / THEN the announcement is printed, and the wait ends without an exception, after the Ctrl-C
+    cli.wait_for_ctrl_c("Press Ctrl-C to stop.", pause)
     assert next(wakes, "spent") == "spent"
+    assert capsys.readouterr().out == "Press Ctrl-C to stop.\n"
 
 
 # ---------------------------------------------------------------- two sandboxes at once ---
