@@ -430,6 +430,44 @@ def test_a_setting_the_service_did_not_keep_is_written_back_and_named() -> None:
     assert settings_of(dropping) == writable_settings(original)
 
 
+class ChangingPool(FakeUserPool):
+    """A pool whose UpdateUserPool, once armed, changes the LambdaConfig it was sent."""
+
+    change: Any = None
+
+    def update_user_pool(self, **request: Any) -> dict[str, Any]:
+        answer = super().update_user_pool(**request)
+        if self.change is not None:
+            self.change(self.description.setdefault("LambdaConfig", {}))
+        return answer
+
+
+@pytest.mark.parametrize(
+    ("when", "change", "refused"),
+    [
+        pytest.param("attach", lambda config: config.pop("CustomSMSSender", None), True, id="a slot the stack set is missing"),
+        pytest.param("detach", lambda config: config.update(CustomSMSSender=SENDER), True, id="a slot the stack emptied is still set"),
+        pytest.param("attach", lambda config: config.update(CustomMessage=function_arn("x")), False, id="the service adds a slot"),
+    ],
+)
+def test_the_triggers_are_checked_after_writing(when: str, change: Any, refused: bool) -> None:
+    # GIVEN a pool whose UpdateUserPool changes the triggers it is sent, on attach or on detach
+    pool = ChangingPool(a_pool(LambdaConfig={}), software_token_mfa=True)
+    triggers, _ = triggers_for(pool)
+    if when == "detach":
+        triggers.attach(event(SENDER_CONFIG))
+    pool.change = change
+    operation = triggers.attach if when == "attach" else triggers.detach
+
+    # WHEN the stack writes; THEN a slot not as written is refused, while a slot the service adds beside them is not
+    if refused:
+        with pytest.raises(AttachmentRefusedError, match="did not keep LambdaConfig"):
+            operation(event(SENDER_CONFIG))
+    else:
+        operation(event(SENDER_CONFIG))
+        assert pool.description["LambdaConfig"]["CustomMessage"] == function_arn("x")
+
+
 def test_settings_the_sdk_does_not_know_are_refused_before_any_write() -> None:
     # GIVEN a pool whose raw description holds a field botocore's model does not have (a newer service)
     pool = FakeUserPool(a_pool(), software_token_mfa=True, raw_extra={"PasskeyConfiguration": {"Enabled": True}})

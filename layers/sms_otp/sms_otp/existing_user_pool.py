@@ -202,7 +202,12 @@ class ExistingPoolTriggers:
         self._cognito.update_user_pool(**update_request(pool, config))
         after = self._pools.describe(user_pool_id)
         lost = settings_changed(pool, after)
-        if (after.get("LambdaConfig") or {}) != dict(config):
+        # Every slot as written, and none that was taken out; a slot the service derives (such as
+        # PreTokenGenerationConfig from PreTokenGeneration) may appear beside them.
+        triggers = after.get("LambdaConfig") or {}
+        if any(triggers.get(slot) != value for slot, value in config.items()) or any(
+            slot in triggers for slot in current.keys() - config.keys()
+        ):
             lost.append("LambdaConfig")
         if self._pools.mfa_configuration(user_pool_id) != mfa_before:
             lost.append("the MFA configuration")
