@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp_client.auth import Challenge, PasswordlessClient, SignInError, Tokens, explain
 from sms_otp_client.emulator import Emulator, EmulatorError
+from sms_otp_client.existing_pool import run_existing_pool_sandbox
 from sms_otp_client.inbox import InboxTimeoutError, TestModeInbox
 from sms_otp_client.phone import PhoneNumberError, normalise_phone_number
 from sms_otp_client.progress import Progress
@@ -217,6 +218,8 @@ def command_sign_in(arguments: argparse.Namespace) -> int:
 def command_sandbox(arguments: argparse.Namespace) -> int:
     """Start the emulator, build and deploy the template into it, sign in with a code, stop."""
     phone_number = _checked_phone_number(arguments.phone)
+    if arguments.existing_pool:
+        return run_existing_pool_sandbox(phone_number)
     started = time.perf_counter()
     architecture = machine_architecture()
     progress = Progress(3 + SIGN_IN_STEPS)
@@ -323,6 +326,11 @@ def parser() -> argparse.ArgumentParser:
     sandbox_parser.add_argument("--phone", default=DEFAULT_SANDBOX_PHONE, help=f"phone number to sign up (default {DEFAULT_SANDBOX_PHONE})")
     sandbox_parser.add_argument("--keep", action="store_true", help="keep the emulator running until Ctrl-C")
     sandbox_parser.add_argument("--web", action="store_true", help="also serve the web example (web/) against the emulator; implies --keep")
+    sandbox_parser.add_argument(
+        "--existing-pool",
+        action="store_true",
+        help="create a user pool out of band, deploy onto it (Passwordless mode), sign in, delete the stack, show the pool as it was",
+    )
     sandbox_parser.set_defaults(run=command_sandbox)
     return root
 
