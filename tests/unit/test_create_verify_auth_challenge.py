@@ -456,7 +456,7 @@ def test_a_send_failure_propagates_and_leaves_no_response(load_event: EventLoade
     assert event == load_event("create_auth_challenge")
 
 
-@pytest.mark.parametrize("attributes", [{}, {"phone_number": ""}, {"phone_number": None}, None, "nope"])
+@pytest.mark.parametrize("attributes", [{}, {"phone_number": ""}, {"phone_number": None}])
 def test_a_real_user_without_a_phone_number_gets_a_delivery_error(
     load_event: EventLoader, outbox: TextOutbox, latency: LatencyMimic, clock: FakeClock, attributes: object
 ) -> None:
@@ -479,6 +479,8 @@ def test_a_real_user_without_a_phone_number_gets_a_delivery_error(
         pytest.param(lambda event: event["request"].pop("challengeName"), id="no challenge name"),
         pytest.param(lambda event: event["request"].update(session={}), id="session not a list"),
         pytest.param(lambda event: event.pop("userName"), id="no userName"),
+        pytest.param(lambda event: event["request"].update(userAttributes=None), id="userAttributes null"),
+        pytest.param(lambda event: event["request"].update(userAttributes="nope"), id="userAttributes a string"),
     ],
 )
 def test_a_malformed_create_event_is_refused_before_sending(

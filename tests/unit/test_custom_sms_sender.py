@@ -295,7 +295,7 @@ def test_a_bad_ciphertext_is_refused_and_nothing_is_sent(
             "custom_sms_sender_sign_up",
             lambda event: event.pop("userPoolId"),
             MalformedEventError,
-            r"^the event needs userPoolId and request$",
+            r"^the event's userPoolId must be a string$",
             id="no pool id",
         ),
         pytest.param(
