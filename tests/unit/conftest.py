@@ -287,23 +287,26 @@ class _CurrentStdout:
         sys.stdout.flush()
 
 
-@pytest.fixture
-def logs(capsys: pytest.CaptureFixture[str]) -> Iterator[CapturedLogs]:
-    """Capture the package's Powertools logger through ``capsys``.
+def _write_logs_to_the_current_stdout() -> None:
+    """Point the package logger's handler at whatever ``sys.stdout`` is when it writes.
 
     Powertools binds its handler to the ``sys.stdout`` of the moment the logger
-    is built (at import), and capsys swaps its stream between the set-up, call
-    and teardown phases, so the handler writes through to the current
-    ``sys.stdout`` for the duration of the test.
+    is built (at import). pytest swaps that stream between tests and between the
+    set-up, call and teardown phases, and closes it at the end of a session (a
+    mutation-testing run holds several sessions in one process).
     """
     handler = logger.registered_handler
     assert isinstance(handler, logging.StreamHandler)
-    previous = handler.setStream(_CurrentStdout())
-    try:
-        yield CapturedLogs(capsys)
-    finally:
-        if previous is not None:
-            handler.setStream(previous)
+    handler.setStream(_CurrentStdout())
+
+
+_write_logs_to_the_current_stdout()
+
+
+@pytest.fixture
+def logs(capsys: pytest.CaptureFixture[str]) -> CapturedLogs:
+    """The package's Powertools logs (and anything else printed) during the test, through ``capsys``."""
+    return CapturedLogs(capsys)
 
 
 @pytest.fixture
