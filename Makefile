@@ -89,3 +89,10 @@ bench: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed
 
 bench-quick: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed
 	PYTHONPATH=layers/sms_otp:src:. $(PY) -m bench --quick $(BENCH_ARGS)
+
+# Mutation testing of codes, custom_auth, limits and custom_sms with mutmut (about an hour on
+# two cores; not part of `make test`). MUTATION_ARGS passes mutant names or globs to `mutmut run`.
+.PHONY: mutation
+
+mutation: $(VENV)/.installed
+	$(PY) tests/mutation/run.py $(MUTATION_ARGS)
