@@ -1,6 +1,6 @@
-# Every target here is what CI runs (.ci/run calls `make test`).
+# `make test` is what CI runs (.ci/run). `make help` lists every target.
 # Each tool with conflicting pins gets its own virtual environment:
-#   .venv           the package's dependencies and the test tools
+#   .venv           the package's dependencies, the test tools and the project itself (editable)
 #   .venv-sam       aws-sam-cli (pins boto3)
 #   .venv-emulator  ministack (pins botocore); Lambda handlers run on its interpreter
 #   .venv-awscli    the AWS CLI (pins botocore), for the e2e tier's documented commands
@@ -10,89 +10,75 @@ SHELL := /bin/bash
 PYTHON313 ?= $(shell for candidate in $$(ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -n 1) $$(command -v python3.13); do \
 	"$$candidate" -c 'import sys; print(sys.executable)' 2>/dev/null && break; done)
 # sam build looks for the runtime's interpreter (python3.13) on PATH.
-export PATH := $(dir $(PYTHON313)):$(PATH)
+export PATH := $(if $(PYTHON313),$(dir $(PYTHON313)):)$(PATH)
 export SAM_CLI_TELEMETRY := 0
 PIP_FLAGS := --disable-pip-version-check --quiet
+NEEDS_PYTHON313 = @test -n "$(PYTHON313)" || { echo "Python 3.13 is required: put python3.13 on PATH or install it with pyenv (pyenv install 3.13)"; exit 1; }
 
 VENV := .venv
 SAM := .venv-sam/bin/sam
 PY := $(VENV)/bin/python
 
-.PHONY: help venvs lint validate build unit e2e test sandbox clean
+.PHONY: help dev venvs lint validate build unit e2e test sandbox bench clean
 
-help:
-	@echo "make sandbox   deploy into the local emulator and sign in with a code (main command)"
-	@echo "make test      every check and test: lint, types, sam validate --lint, sam build, unit and e2e tiers"
-	@echo "make unit      the unit tier only"
-	@echo "make bench     the performance benchmark (cold start, warm latency, decrypt, sizes, sandbox sign-in)"
+help: ## list the targets
+	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(VENV)/.installed: requirements-dev.txt layers/sms_otp/requirements.txt
-	@test -n "$(PYTHON313)" || { echo "Python 3.13 is required (python3.13 on PATH or under ~/.pyenv)"; exit 1; }
-	$(PYTHON313) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements-dev.txt
-	@touch $@
+sandbox: ## main job: deploy into the local emulator and sign in with a code (SANDBOX_ARGS="--keep" keeps it running)
+	$(MAKE) -j3 $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed
+	$(PY) -m sms_otp_client sandbox $(SANDBOX_ARGS)
 
-.venv-sam/.installed: requirements-sam.txt
-	$(PYTHON313) -m venv .venv-sam
-	.venv-sam/bin/pip install $(PIP_FLAGS) -r requirements-sam.txt
-	@touch $@
+test: ## every check and test, as CI runs them: lint, types, sam validate --lint, sam build, every test tier
+	$(MAKE) -j4 venvs
+	$(MAKE) lint validate build
+	$(PY) -m pytest
 
-.venv-emulator/.installed: requirements-emulator.txt
-	$(PYTHON313) -m venv .venv-emulator
-	.venv-emulator/bin/pip install $(PIP_FLAGS) -r requirements-emulator.txt
-	@touch $@
+dev: venvs ## set up a development checkout: every virtual environment and the pre-commit hooks
+	$(VENV)/bin/pre-commit install
 
-.venv-awscli/.installed: requirements-awscli.txt
-	$(PYTHON313) -m venv .venv-awscli
-	.venv-awscli/bin/pip install $(PIP_FLAGS) -r requirements-awscli.txt
-	@touch $@
+venvs: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed .venv-awscli/.installed ## create the four virtual environments
 
-venvs: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed .venv-awscli/.installed
-
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed ## ruff, ruff format and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-validate: .venv-sam/.installed
+validate: .venv-sam/.installed ## sam validate --lint (cfn-lint)
 	$(SAM) validate --lint
 
-build: .venv-sam/.installed
+build: .venv-sam/.installed ## sam build (.aws-sam/build)
+	$(NEEDS_PYTHON313)
 	$(SAM) build
 
-unit: $(VENV)/.installed
+unit: $(VENV)/.installed ## the unit tier only
 	$(PY) -m pytest -m unit
 
-e2e: venvs
+e2e: venvs ## the e2e tier only (deploys into the emulator)
 	$(PY) -m pytest -m e2e
 
-test:
-	$(MAKE) -j4 venvs
-	$(MAKE) lint validate build
-	$(PY) -m pytest
-	$(MAKE) bench-quick
+bench: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed ## the performance benchmark (BENCH_ARGS passes options)
+	$(PY) -m bench $(BENCH_ARGS)
 
-sandbox:
-	$(MAKE) -j3 $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed
-	PYTHONPATH=src $(PY) -m sms_otp_client sandbox $(SANDBOX_ARGS)
-
-clean:
+clean: ## remove builds, virtual environments and caches
 	rm -rf .aws-sam .venv .venv-sam .venv-emulator .venv-awscli .pytest_cache .mypy_cache .ruff_cache
 
-# Performance benchmark (issue 5): every table printed, results in .bench/results.json.
-# bench-quick is its smoke run for CI: few runs and iterations, never judged on timings
-# (non-zero exit only if something crashed). BENCH_ARGS passes options (--no-e2e, --sections ...).
-.PHONY: bench bench-quick
+$(VENV)/.installed: requirements-dev.txt layers/sms_otp/requirements.txt pyproject.toml
+	$(NEEDS_PYTHON313)
+	$(PYTHON313) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements-dev.txt
+	# The project itself, editable: puts the import roots named in pyproject.toml on the path.
+	$(VENV)/bin/pip install $(PIP_FLAGS) --no-deps -e .
+	@touch $@
 
-bench: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed
-	PYTHONPATH=layers/sms_otp:src:. $(PY) -m bench $(BENCH_ARGS)
-
-bench-quick: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed
-	PYTHONPATH=layers/sms_otp:src:. $(PY) -m bench --quick $(BENCH_ARGS)
+.venv-%/.installed: requirements-%.txt
+	$(NEEDS_PYTHON313)
+	$(PYTHON313) -m venv .venv-$*
+	.venv-$*/bin/pip install $(PIP_FLAGS) -r requirements-$*.txt
+	@touch $@
 
 # Mutation testing of codes, custom_auth, limits and custom_sms with mutmut (about an hour on
 # two cores; not part of `make test`). MUTATION_ARGS passes mutant names or globs to `mutmut run`.
 .PHONY: mutation
 
-mutation: $(VENV)/.installed
+mutation: $(VENV)/.installed ## mutation testing of the layer's core modules (mutmut; about an hour, not in CI)
 	$(PY) tests/mutation/run.py $(MUTATION_ARGS)

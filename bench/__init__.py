@@ -1,4 +1,4 @@
-"""Performance benchmark of the six triggers (issue 5): ``make bench`` or ``make bench-quick``.
+"""Performance benchmark of the six triggers: ``make bench`` (``BENCH_ARGS=--quick`` for a smoke run).
 
 Sections, each printed as a table and written to ``.bench/results*.json``:
 

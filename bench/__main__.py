@@ -1,4 +1,4 @@
-"""``make bench`` / ``make bench-quick``: ``python -m bench [--quick] [--no-e2e] [--sections ...]``.
+"""``make bench``: ``python -m bench [--quick] [--no-e2e] [--sections ...]``.
 
 The Makefile puts ``layers/sms_otp`` (the layer's source), ``src`` (the sandbox
 client) and the repository root (this package) on PYTHONPATH.

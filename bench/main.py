@@ -42,8 +42,8 @@ SECTIONS = ("audit", "cold", "warm", "decrypt", "sizes", "e2e")
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bench", description="Performance benchmark of the SMS OTP triggers (issue 5).")
-    parser.add_argument("--quick", action="store_true", help="smoke run for CI: few runs and iterations (timings are not judged)")
+    parser = argparse.ArgumentParser(prog="bench", description="Performance benchmark of the SMS OTP triggers.")
+    parser.add_argument("--quick", action="store_true", help="smoke run: few runs and iterations (timings are not judged)")
     parser.add_argument("--no-e2e", action="store_true", help="skip the end-to-end section (emulator and sam deploy)")
     parser.add_argument("--no-build", action="store_true", help="reuse .aws-sam/bench-build instead of running sam build")
     parser.add_argument(
@@ -157,7 +157,7 @@ def render_targets(summary: dict[str, Any]) -> str:
     rows = [
         [name, "-" if item["pass"] is None else ("PASS" if item["pass"] else "MISS"), item["measured"]] for name, item in summary.items()
     ]
-    return table("Targets of issue 5 (informational: the exit status never depends on them)", ["target", "verdict", "measured"], rows)
+    return table("Targets (informational: the exit status never depends on them)", ["target", "verdict", "measured"], rows)
 
 
 def render_build(data: dict[str, Any]) -> str:

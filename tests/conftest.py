@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from testkit.lambda_context import FakeLambdaContext
+from tests.testkit.lambda_context import FakeLambdaContext
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 

@@ -11,7 +11,7 @@ import pytest
 from sms_otp_client.auth import PasswordlessClient, Tokens
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.sandbox import SandboxDeployment
-from testkit.cognito_encryption import cognito_ciphertext
+from tests.testkit.cognito_encryption import cognito_ciphertext
 
 from .conftest import invoke, sms_sent_to_phone
 

@@ -1,10 +1,10 @@
 """Test helpers shared by the test tiers and the benchmark, importable as plain modules.
 
-- :mod:`testkit.lambda_context`: :class:`~testkit.lambda_context.FakeLambdaContext`, what a handler gets as its context.
-- :mod:`testkit.cognito_encryption`: :func:`~testkit.cognito_encryption.cognito_ciphertext`, a Custom SMS
-  Sender code encrypted exactly as Cognito encrypts one.
-- :mod:`testkit.template`: template.yaml as data, and the resources tests build from it.
+- ``tests.testkit.lambda_context``: ``FakeLambdaContext``, what a handler gets as its context.
+- ``tests.testkit.cognito_encryption``: ``cognito_ciphertext``, a Custom SMS Sender code encrypted
+  exactly as Cognito encrypts one, with a moto key or an emulator's.
+- ``tests.testkit.template``: template.yaml as data, and the limits table built from it.
 
-The pytest fixtures that wrap them live in the ``conftest.py`` files. ``tests/`` is the import root
-(pytest puts it on the path for the root ``conftest.py``; the benchmark imports ``tests.testkit``).
+They are imported from the repository's root (``python -m pytest``, ``python -m bench``); the pytest
+fixtures that wrap them live in the ``conftest.py`` files.
 """

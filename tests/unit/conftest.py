@@ -92,8 +92,8 @@ from moto import mock_aws  # noqa: E402
 from moto.backends import get_backend  # noqa: E402
 
 from sms_otp.observability import logger, metrics  # noqa: E402
-from testkit.cognito_encryption import cognito_ciphertext  # noqa: E402
-from testkit.template import create_limits_table  # noqa: E402
+from tests.testkit.cognito_encryption import cognito_ciphertext  # noqa: E402
+from tests.testkit.template import create_limits_table  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:

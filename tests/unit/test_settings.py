@@ -10,7 +10,7 @@ import pytest
 
 from sms_otp.errors import ConfigurationError
 from sms_otp.settings import TABLE, OptionalText, Settings, Switch, WholeNumber, load_settings
-from testkit.template import load_template
+from tests.testkit.template import load_template
 
 pytestmark = pytest.mark.unit
 

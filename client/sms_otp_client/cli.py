@@ -180,7 +180,7 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
         print_claims(tokens)
         if arguments.keep:
             print(f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:")
-            print(f"  PYTHONPATH=src .venv/bin/python -m sms_otp_client sign-in --stack {deployment.stack_name} \\")
+            print(f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\")
             print(f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up")
             signal.pause()
     except (EmulatorError, SandboxError, SignInError, StackNotFoundError, InboxTimeoutError) as error:

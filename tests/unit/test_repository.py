@@ -1,0 +1,57 @@
+"""The repository keeps its promises to a newcomer: every make target is listed, and the files speak of the product alone."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# A target at the start of a line, not a file rule (those hold a slash or a dot) and not a pattern rule.
+_TARGET = re.compile(r"^([a-z][a-z0-9-]*):(?!=)", re.MULTILINE)
+# "issue 8", "issues 3 and 4", "#12" as a reference to a tracker: work history, not product.
+_WORK_HISTORY = re.compile(r"\bissues? #?\d+|\bPR #?\d+|(?<![\w&])#\d{1,4}\b(?![\w-])", re.IGNORECASE)
+
+
+def _tracked_text_files() -> list[Path]:
+    listing = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout  # noqa: S607
+    files = []
+    for name in listing.decode().split("\0"):
+        path = ROOT / name
+        if name and path.is_file() and path.suffix not in (".png", ".ico", ".zip"):
+            files.append(path)
+    return files
+
+
+@pytest.mark.unit
+def test_make_help_lists_every_target() -> None:
+    # GIVEN the targets the Makefile defines
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set(_TARGET.findall(makefile))
+    # WHEN make help runs
+    output = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True, text=True, check=True).stdout  # noqa: S607
+    listed = {line.split()[1] for line in output.splitlines() if line.startswith("make ")}
+    # THEN every target is listed with a description, and nothing else
+    assert "test" in targets
+    assert "sandbox" in targets
+    assert listed == targets
+    assert all(len(line.split(maxsplit=2)) == 3 for line in output.splitlines())
+
+
+@pytest.mark.unit
+def test_files_speak_of_the_product_alone() -> None:
+    # GIVEN every tracked text file
+    offenders = []
+    for path in _tracked_text_files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        # WHEN it is searched for references to issues, pull requests or tracker numbers
+        for number, line in enumerate(text.splitlines(), start=1):
+            if _WORK_HISTORY.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:100]}")
+    # THEN there are none: work history belongs in commit messages
+    assert offenders == []
