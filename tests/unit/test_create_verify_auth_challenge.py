@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sms_otp.codes import IssuedCode
 from sms_otp.custom_auth import LatencyMimic, create_auth_challenge, verify_auth_challenge
 from sms_otp.errors import DeliveryError, MalformedEventError
+from sms_otp.observability import metrics
 from sms_otp.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -590,3 +591,16 @@ def test_verify_never_raises_for_any_json(answer: object, private_parameters: ob
         assert isinstance(answer, str)
         assert answer.strip() == "123456"
         assert user_not_found in (False, None)
+
+
+@pytest.mark.parametrize(("answer", "counted"), [("123456", "AnswersCorrect"), ("654321", "AnswersWrong")], ids=["right", "wrong"])
+def test_each_answer_is_counted_as_right_or_wrong(load_event: EventLoader, answer: str, counted: str) -> None:
+    # GIVEN the sample Verify event (the hash of 123456), answered right or wrong
+    event = load_event("verify_auth_challenge")
+    event["request"]["challengeAnswer"] = answer
+
+    # WHEN verifying within the code's lifetime
+    run_verify(event, clock=FakeClock(NOW + 30))
+
+    # THEN exactly one metric counts the answer, under its own name
+    assert {name: metric["Value"] for name, metric in metrics.metric_set.items()} == {counted: [1.0]}
