@@ -25,6 +25,7 @@ from sms_otp.limits import (
     online_guessing_bound,
     subject_key,
 )
+from sms_otp.observability import metrics
 from sms_otp.settings import LimitPolicy
 
 pytestmark = pytest.mark.unit
@@ -466,3 +467,65 @@ def test_cognitos_own_messages_do_not_reveal_who_has_an_account(
 
     # THEN it gets its code as an unknown number would: the two kinds of message are counted apart
     assert len(sns_outbox.topic_messages()) == 2
+
+
+# ---------------------------------------------------------------- what the store counts and logs ---
+
+
+def test_each_refusal_is_counted_under_its_own_name(aws: None) -> None:
+    # GIVEN a number that was just sent a code, and another locked out after 3 rounds without success
+    limits = store(LimitPolicy(lockout_threshold=3, lockout_base_seconds=60, lockout_max_seconds=600))
+    limits.admit(PHONE, new_round=True, send=True)
+    for _ in range(3):
+        limits.admit(OTHER_PHONE, new_round=True, send=False)
+    metrics.clear_metrics()
+
+    # WHEN the first asks for another message at once, and the second for another round
+    with pytest.raises(SendLimitError):
+        limits.admit(PHONE, new_round=False, send=True)
+    with pytest.raises(LockedOutError):
+        limits.admit(OTHER_PHONE, new_round=True, send=False)
+
+    # THEN each refusal is counted once, under its own name
+    assert {name: metric["Value"] for name, metric in metrics.metric_set.items()} == {"SendLimitRefusals": [1.0], "LockoutRefusals": [1.0]}
+
+
+def test_a_store_that_stays_contended_refuses_and_alerts(aws: None, logs: Any) -> None:
+    # GIVEN every write losing its race (another invocation always changed the item first)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    with Stubber(client) as stub:
+        for _ in range(6):
+            stub.add_response("get_item", {})
+            stub.add_client_error(
+                "transact_write_items",
+                service_error_code="TransactionCanceledException",
+                modeled_fields={"CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]},
+            )
+
+        # WHEN a message is asked for
+        with pytest.raises(LimitStoreUnavailableError):
+            limits.admit(PHONE, new_round=True, send=True)
+
+    # THEN it is refused (fail closed), logged, and the alarm's metric is emitted
+    assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == [
+        "The limit store stayed contended; nothing is sent"
+    ]
+    assert '"LimitStoreFailures":[1.0]' in logs.stdout
+
+
+def test_a_failed_reset_is_logged_and_alerts(aws: None, logs: Any) -> None:
+    # GIVEN DynamoDB refusing the update
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    with Stubber(client) as stub:
+        stub.add_client_error("update_item", service_error_code="InternalServerError", service_message=f"it mentions {PHONE}")
+
+        # WHEN a sign-in resets the number's failed rounds
+        # THEN the sign-in is not failed, but the failure is logged (without the number) and the alarm's metric emitted
+        assert limits.reset_failures(PHONE) is False
+    assert [(record["message"], record["error_code"]) for record in logs.records() if record["level"] == "ERROR"] == [
+        ("Could not reset the failed sign-in rounds", "InternalServerError")
+    ]
+    assert PHONE not in logs.text
+    assert '"LimitStoreFailures":[1.0]' in logs.stdout
