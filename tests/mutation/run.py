@@ -8,6 +8,7 @@ of pyproject.toml, so pytest runs exactly as in the repository.
 
 Arguments are passed to ``mutmut run`` (mutant names or globs, ``--max-children``).
 At the end the score of each module is printed: killed (timeouts included) out of all mutants.
+``run.py --scores`` prints the scores of the last run (finished or not) without running anything.
 """
 
 from __future__ import annotations
@@ -51,17 +52,25 @@ def scores() -> dict[str, Counter[str]]:
     return by_module
 
 
-def main(arguments: list[str]) -> int:
-    started = time.monotonic()
-    lay_out_workspace()
-    completed = subprocess.run([str(MUTMUT), "run", *arguments], cwd=WORKSPACE, check=False)  # noqa: S603 - our own tool
-    minutes = (time.monotonic() - started) / 60
-    print(f"\nmutmut run took {minutes:.0f} minutes (exit code {completed.returncode})")  # noqa: T201
+def print_scores() -> None:
+    """Each module's score: killed (timeouts included) out of all its mutants."""
     for module, counts in scores().items():
         total = sum(counts.values())
         caught = counts["killed"] + counts["timeout"]
         details = ", ".join(f"{status} {n}" for status, n in sorted(counts.items()))
         print(f"{module:16} {caught}/{total} killed ({counts['timeout']} by timeout); {details}")  # noqa: T201
+
+
+def main(arguments: list[str]) -> int:
+    if arguments == ["--scores"]:
+        print_scores()
+        return 0
+    started = time.monotonic()
+    lay_out_workspace()
+    completed = subprocess.run([str(MUTMUT), "run", *arguments], cwd=WORKSPACE, check=False)  # noqa: S603 - our own tool
+    minutes = (time.monotonic() - started) / 60
+    print(f"\nmutmut run took {minutes:.0f} minutes (exit code {completed.returncode})")  # noqa: T201
+    print_scores()
     print("Survivors: cd .mutation && ../.venv/bin/mutmut results; ../.venv/bin/mutmut show <name>")  # noqa: T201
     return completed.returncode
 
