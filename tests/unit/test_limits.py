@@ -89,6 +89,8 @@ def test_send_limits_per_number(sent_ago: list[int], expected_wait: int | None) 
         (600, "10 minutes"),
         (5399, "90 minutes"),
         (5400, "2 hours"),
+        (7200, "2 hours"),
+        (7201, "3 hours"),
     ],
 )
 def test_waits_are_said_in_words(seconds: int, text: str) -> None:
@@ -529,3 +531,26 @@ def test_a_failed_reset_is_logged_and_alerts(aws: None, logs: Any) -> None:
     ]
     assert PHONE not in logs.text
     assert '"LimitStoreFailures":[1.0]' in logs.stdout
+
+
+@pytest.mark.parametrize(
+    ("window_seconds", "rounds"),
+    [
+        pytest.param(180, 4, id="the lock ending at the window's end does not count"),
+        pytest.param(181, 5, id="one ending a second before the window's end does"),
+    ],
+)
+def test_the_lockout_allows_one_round_each_time_a_lock_ends_within_the_window(window_seconds: int, rounds: int) -> None:
+    # GIVEN 3 rounds at once, then locks of 60 s and 120 s: rounds at 0 s (three), 60 s and 180 s
+    policy = LimitPolicy(lockout_threshold=3, lockout_base_seconds=60, lockout_max_seconds=3600)
+
+    # WHEN / THEN the bound counts exactly the rounds that start within the window
+    assert online_guessing_bound(policy, otp_length=6, max_attempts=3, window_seconds=window_seconds).rounds_by_lockout == rounds
+
+
+def test_the_send_limits_bound_grows_with_each_day_of_the_window() -> None:
+    # GIVEN 10 messages a day and 3 answers a session, over two days
+    bound = online_guessing_bound(LimitPolicy(), otp_length=6, max_attempts=3, window_seconds=2 * 86_400)
+
+    # THEN 2 x 10 sessions of 3 answers
+    assert bound.rounds_by_send_limits == 60
