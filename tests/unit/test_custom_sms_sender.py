@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from sms_otp.custom_sms import CodeDecryptor, send_custom_sms
+from sms_otp.custom_sms import CodeDecryptor, send_custom_sms, sms_text
 from sms_otp.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError
 
 pytestmark = [
@@ -421,3 +421,14 @@ def test_handler_refuses_an_invalid_phone_number_for_good(
     assert sender_handler.lambda_handler(event, lambda_context) is event
     assert sns_outbox.topic_messages() == []
     assert [record["error_type"] for record in logs.records() if record["level"] == "WARNING"] == ["InvalidPhoneNumberError"]
+
+
+@pytest.mark.parametrize(
+    ("trigger_source", "shown"),
+    [("CustomSMSSender_AdminCreateUser", "Tmp<&>"), ("CustomSMSSender_SignUp", "Tmp&lt;&amp;&gt;")],
+    ids=["temporary password: unescaped", "any other code: as sent"],
+)
+def test_only_a_temporary_password_is_html_unescaped(trigger_source: str, shown: str) -> None:
+    # GIVEN text with HTML escapes, as Cognito writes a temporary password
+    # WHEN / THEN only the temporary password's message shows the real characters
+    assert shown in sms_text(trigger_source, "Tmp&lt;&amp;&gt;", PHONE_NUMBER)
