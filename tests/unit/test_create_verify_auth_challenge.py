@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from sms_otp import custom_auth
 from sms_otp.codes import IssuedCode
 from sms_otp.custom_auth import LatencyMimic, create_auth_challenge, verify_auth_challenge
 from sms_otp.errors import DeliveryError, MalformedEventError, PhoneNumberNotAllowedError
@@ -713,3 +714,44 @@ def test_a_real_user_without_a_phone_number_is_logged_as_such(
     assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == [
         "The user has no phone number to send a code to"
     ]
+
+
+@pytest.mark.parametrize(
+    ("event_name", "counted"),
+    [("create_auth_challenge", "CodesSent"), ("create_auth_challenge_user_not_found", "UnknownUserChallenges")],
+    ids=["real user", "unknown user"],
+)
+def test_a_first_round_is_counted_as_a_code_sent_or_an_unknown_users_challenge(
+    load_event: EventLoader, outbox: TextOutbox, latency: LatencyMimic, clock: FakeClock, event_name: str, counted: str
+) -> None:
+    # GIVEN a first round / WHEN creating the challenge
+    run_create(load_event(event_name), send_text=outbox, latency=latency, clock=clock)
+
+    # THEN it is counted once, under its own name
+    assert {name: metric["Value"] for name, metric in metrics.metric_set.items()} == {counted: [1.0]}
+
+
+class RecordingMimic(LatencyMimic):
+    """A latency mimic that remembers what it was told."""
+
+    def __init__(self) -> None:
+        super().__init__(sleep=lambda _seconds: None)
+        self.recorded: list[float] = []
+
+    def record(self, seconds: float) -> None:
+        self.recorded.append(seconds)
+
+
+def test_a_real_send_records_how_long_it_took(
+    load_event: EventLoader, outbox: TextOutbox, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a performance counter that reads 10.0 s before the send and 10.25 s after it
+    readings = iter([10.0, 10.25])
+    monkeypatch.setattr(custom_auth.time, "perf_counter", lambda: next(readings))
+    mimic = RecordingMimic()
+
+    # WHEN a real user's code is sent
+    run_create(load_event("create_auth_challenge"), send_text=outbox, latency=mimic, clock=clock)
+
+    # THEN the mimic learns that the send took 0.25 s
+    assert mimic.recorded == [pytest.approx(0.25)]
