@@ -432,3 +432,38 @@ def test_only_a_temporary_password_is_html_unescaped(trigger_source: str, shown:
     # GIVEN text with HTML escapes, as Cognito writes a temporary password
     # WHEN / THEN only the temporary password's message shows the real characters
     assert shown in sms_text(trigger_source, "Tmp&lt;&amp;&gt;", PHONE_NUMBER)
+
+
+# ---------------------------------------------------------------- each refusal of a ciphertext says why ---
+
+
+@pytest.mark.parametrize(("length", "too_long"), [(8192, False), (8193, True)], ids=["8,192 characters: read", "8,193: too long"])
+def test_a_ciphertext_longer_than_8192_characters_is_refused_unread(decryptor: CodeDecryptor, length: int, too_long: bool) -> None:
+    # GIVEN base64 text of this length (not a message of Cognito's either way)
+    # WHEN / THEN only the longer one is refused for its length alone
+    with pytest.raises(CodeDecryptionError) as refusal:
+        decryptor.decrypt("A" * length, POOL_ID)
+    assert (str(refusal.value) == "the code ciphertext is too long to be Cognito's") is too_long
+
+
+def test_bytes_after_a_genuine_message_are_refused_with_their_reason(
+    decryptor: CodeDecryptor, kms_key_arn: str, encrypt_code: Encrypt
+) -> None:
+    # GIVEN a code Cognito encrypted for this pool, with one byte appended
+    message = base64.b64decode(encrypt_code(CODE.encode(), kms_key_arn, POOL_ID))
+
+    # WHEN / THEN refused, saying why
+    with pytest.raises(CodeDecryptionError, match=r"^the code has data after the end of its message$"):
+        decryptor.decrypt(base64.b64encode(message + b"\x00").decode(), POOL_ID)
+
+
+def test_a_plain_error_from_the_sdk_names_its_kind(decryptor: CodeDecryptor, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the Encryption SDK failing with a plain error, as it does on some truncated messages
+    def stream(**_kwargs: object) -> None:
+        raise ValueError("unpack requires a buffer of 4 bytes")
+
+    monkeypatch.setattr(decryptor._client, "stream", stream)
+
+    # WHEN / THEN refused as not an Encryption SDK message, naming the error's kind (never its text)
+    with pytest.raises(CodeDecryptionError, match=r"^the code is not an AWS Encryption SDK message \(ValueError\)$"):
+        decryptor.decrypt(base64.b64encode(b"AYAD").decode(), POOL_ID)
