@@ -12,6 +12,7 @@ import pytest
 
 from sms_otp.custom_sms import CodeDecryptor, send_custom_sms, sms_text
 from sms_otp.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError
+from sms_otp.limits import SENDER_SUBJECT_PREFIX, SendLimitError
 
 pytestmark = [
     pytest.mark.unit,
@@ -467,3 +468,36 @@ def test_a_plain_error_from_the_sdk_names_its_kind(decryptor: CodeDecryptor, mon
     # WHEN / THEN refused as not an Encryption SDK message, naming the error's kind (never its text)
     with pytest.raises(CodeDecryptionError, match=r"^the code is not an AWS Encryption SDK message \(ValueError\)$"):
         decryptor.decrypt(base64.b64encode(b"AYAD").decode(), POOL_ID)
+
+
+# ---------------------------------------------------------------- the limits ---
+
+
+def test_each_message_is_admitted_as_a_message_under_the_senders_own_key(texts: SentTexts, load_event: EventLoader) -> None:
+    # GIVEN a sign-up code for a number
+    event = load_event("custom_sms_sender_sign_up")
+    limits = AdmitAll()
+
+    # WHEN the sender runs
+    run_sender(event, RecordingDecryptor(), texts, limits)
+
+    # THEN one message (not a sign-in round) was admitted, counted apart from the number's sign-in codes
+    assert limits.admitted == [(SENDER_SUBJECT_PREFIX + event["request"]["userAttributes"]["phone_number"], False, True)]
+
+
+class RefuseAll:
+    """Stands in for the LimitStore: refuses every message."""
+
+    def admit(self, subject: str, *, new_round: bool, send: bool) -> None:
+        raise SendLimitError("Too many codes were sent to this number. Please try again in 30 seconds.", 30)
+
+
+@pytest.mark.parametrize("event_name", ["custom_sms_sender_sign_up", "custom_sms_sender_account_take_over_notification"])
+def test_a_refusal_by_the_limits_sends_nothing_and_says_why(texts: SentTexts, load_event: EventLoader, event_name: str) -> None:
+    # GIVEN a number over its limits, for a message with a code and for a notice without one
+    event = load_event(event_name)
+
+    # WHEN / THEN the limits' own refusal comes out, and nothing was sent
+    with pytest.raises(SendLimitError):
+        run_sender(event, RecordingDecryptor(), texts, RefuseAll())  # type: ignore[arg-type]
+    assert texts.sent == []
