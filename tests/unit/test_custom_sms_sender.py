@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import aws_encryption_sdk
 import pytest
+from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
 
 from sms_otp.custom_sms import CodeDecryptor, send_custom_sms, sms_text
-from sms_otp.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError
+from sms_otp.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError, PhoneNumberNotAllowedError
 from sms_otp.limits import SENDER_SUBJECT_PREFIX, SendLimitError
+from sms_otp.observability import metrics
 
 pytestmark = [
     pytest.mark.unit,
@@ -71,13 +74,15 @@ class AdmitAll:
         self.admitted.append((subject, new_round, send))
 
 
-def run_sender(event: Event, decryptor: Any, send_text: SentTexts, limits: AdmitAll | None = None) -> None:
+def run_sender(
+    event: Event, decryptor: Any, send_text: SentTexts, limits: AdmitAll | None = None, allowed_country_codes: frozenset[int] = frozenset()
+) -> None:
     send_custom_sms(
         event,
         decryptor=decryptor,
         send_text=send_text,
         limits=limits or AdmitAll(),  # type: ignore[arg-type]
-        allowed_country_codes=frozenset(),
+        allowed_country_codes=allowed_country_codes,
     )
 
 
@@ -501,3 +506,55 @@ def test_a_refusal_by_the_limits_sends_nothing_and_says_why(texts: SentTexts, lo
     with pytest.raises(SendLimitError):
         run_sender(event, RecordingDecryptor(), texts, RefuseAll())  # type: ignore[arg-type]
     assert texts.sent == []
+
+
+def test_a_number_of_a_country_not_allowed_is_refused_before_any_kms_call(texts: SentTexts, load_event: EventLoader) -> None:
+    # GIVEN a deployment that allows only +44 numbers, and a code for a +1 number
+    event = load_event("custom_sms_sender_sign_up")
+    decryptor = RecordingDecryptor()
+
+    # WHEN / THEN refused, with no decryption and nothing sent
+    with pytest.raises(PhoneNumberNotAllowedError):
+        run_sender(event, decryptor, texts, allowed_country_codes=frozenset({44}))
+    assert (decryptor.calls, texts.sent) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("event_name", "counted"),
+    [("custom_sms_sender_sign_up", "CodesDelivered"), ("custom_sms_sender_account_take_over_notification", "NotificationsDelivered")],
+)
+def test_each_message_is_counted_as_a_code_or_a_notice(texts: SentTexts, load_event: EventLoader, event_name: str, counted: str) -> None:
+    # GIVEN a message with a code, or a notice without one / WHEN sent
+    run_sender(load_event(event_name), RecordingDecryptor(), texts)
+
+    # THEN it is counted once, under its own name
+    assert {name: metric["Value"] for name, metric in metrics.metric_set.items()} == {counted: [1.0]}
+
+
+# ---------------------------------------------------------------- the decryptor's own settings ---
+
+
+def test_a_message_with_two_data_keys_is_not_cognitos(decryptor: CodeDecryptor, kms_key_arn: str, new_kms_key: Callable[[], str]) -> None:
+    # GIVEN a message whose data key is wrapped twice: by the stack's key and by another (Cognito wraps it once)
+    provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[kms_key_arn, new_kms_key()])
+    client = aws_encryption_sdk.EncryptionSDKClient(commitment_policy=CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT)
+    message, _header = client.encrypt(
+        source=CODE.encode(),
+        key_provider=provider,
+        encryption_context={"userpool-id": POOL_ID},
+        algorithm=Algorithm.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384,
+    )
+
+    # WHEN / THEN refused, although the stack's key could open it
+    with pytest.raises(CodeDecryptionError):
+        decryptor.decrypt(base64.b64encode(message).decode(), POOL_ID)
+
+
+def test_the_kms_client_fails_fast(decryptor: CodeDecryptor, kms_key_arn: str, encrypt_code: Encrypt) -> None:
+    # GIVEN the decryptor has opened a code (so its KMS client exists)
+    assert decryptor.decrypt(encrypt_code(CODE.encode(), kms_key_arn, POOL_ID), POOL_ID) == CODE
+
+    # WHEN / THEN that client has the short timeouts and the single retry of the time budget, not botocore's 60 s
+    [kms] = decryptor._key_provider._regional_clients.values()
+    config = kms.meta.config
+    assert (config.connect_timeout, config.read_timeout, config.retries) == (2, 3, {"total_max_attempts": 2, "mode": "standard"})
