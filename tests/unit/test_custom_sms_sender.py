@@ -523,12 +523,15 @@ def test_a_number_of_a_country_not_allowed_is_refused_before_any_kms_call(texts:
     ("event_name", "counted"),
     [("custom_sms_sender_sign_up", "CodesDelivered"), ("custom_sms_sender_account_take_over_notification", "NotificationsDelivered")],
 )
-def test_each_message_is_counted_as_a_code_or_a_notice(texts: SentTexts, load_event: EventLoader, event_name: str, counted: str) -> None:
+def test_each_message_is_counted_as_a_code_or_a_notice(
+    texts: SentTexts, load_event: EventLoader, logs: Any, event_name: str, counted: str
+) -> None:
     # GIVEN a message with a code, or a notice without one / WHEN sent
     run_sender(load_event(event_name), RecordingDecryptor(), texts)
 
-    # THEN it is counted once, under its own name
+    # THEN it is counted once, under its own name, and logged saying whether it held a code (never the code)
     assert {name: metric["Value"] for name, metric in metrics.metric_set.items()} == {counted: [1.0]}
+    assert [(record["message"], record["has_code"]) for record in logs.records()] == [("Custom SMS sent", counted == "CodesDelivered")]
 
 
 # ---------------------------------------------------------------- the decryptor's own settings ---
