@@ -19,6 +19,7 @@ from sms_otp.limits import (
     LockedOutError,
     SendLimitError,
     SubjectState,
+    budget_key,
     check_send,
     humanize_seconds,
     next_state,
@@ -554,3 +555,26 @@ def test_the_send_limits_bound_grows_with_each_day_of_the_window() -> None:
 
     # THEN 2 x 10 sessions of 3 answers
     assert bound.rounds_by_send_limits == 60
+
+
+@pytest.mark.parametrize(("sent_ago", "refused"), [(86_400, False), (86_399, True)], ids=["24 h ago: forgotten", "a second less: counted"])
+def test_a_message_counts_toward_the_day_for_24_hours(sent_ago: int, refused: bool) -> None:
+    # GIVEN one message a day allowed, and one sent this long ago
+    policy = LimitPolicy(min_seconds_between_messages=0, max_messages_per_hour=1, max_messages_per_day=1)
+    state = SubjectState(sent_at=(START - sent_ago,))
+
+    # WHEN / THEN another is refused only while the first is less than 24 hours old
+    if refused:
+        with pytest.raises(SendLimitError):
+            check_send(state, policy, START)
+    else:
+        check_send(state, policy, START)
+
+
+def test_the_stack_budget_counts_per_clock_hour() -> None:
+    # GIVEN the start of an hour
+    hour_start = 3_600 * 500_000
+
+    # WHEN / THEN every second of that hour shares one counter, and the next hour has its own
+    assert budget_key(hour_start) == budget_key(hour_start + 3_599) == "budget#500000"
+    assert budget_key(hour_start + 3_600) == "budget#500001"
