@@ -365,6 +365,7 @@ def test_unknown_users_meet_the_same_limits(
     # GIVEN a challenge just created for a name that matches no user
     handler = load_handler("create_auth_challenge")
     handler.LATENCY._sleep = lambda _seconds: None
+    handler.LIMITS.clock = FakeClock()  # both requests at the same second, however slow the machine
     handler.lambda_handler(load_event("create_auth_challenge_user_not_found"), lambda_context)
 
     # WHEN another is asked for at once
