@@ -28,6 +28,7 @@ from sms_otp.limits import (
 )
 from sms_otp.observability import metrics
 from sms_otp.settings import LimitPolicy
+from tests.testkit.template import resource_properties
 
 pytestmark = pytest.mark.unit
 
@@ -579,3 +580,31 @@ def test_the_stack_budget_counts_per_clock_hour() -> None:
     # WHEN / THEN every second of that hour shares one counter, and the next hour has its own
     assert budget_key(hour_start) == budget_key(hour_start + 3_599) == "budget#500000"
     assert budget_key(hour_start + 3_600) == "budget#500001"
+
+
+# ---------------------------------------------------------------- what the table holds ---
+
+
+def test_an_item_without_some_fields_reads_as_nothing_recorded() -> None:
+    # GIVEN an item that holds only its key (none of the counts)
+    # WHEN / THEN it reads as a subject with no history, not as an error
+    assert SubjectState.from_item({"pk": {"S": subject_key(PHONE)}}) == SubjectState()
+
+
+def _item(key: str) -> dict[str, Any]:
+    return boto3.client("dynamodb", region_name="us-east-1").get_item(TableName="sms-otp-limits", Key={"pk": {"S": key}})["Item"]
+
+
+def test_items_expire_a_day_after_their_last_use_or_lock_and_the_budget_two_hours_after_its_hour(aws: None) -> None:
+    # GIVEN one number sent a message now, and another locked out (threshold 3, 10-minute locks)
+    clock = FakeClock()
+    limits = store(LimitPolicy(lockout_threshold=3, lockout_base_seconds=600, lockout_max_seconds=600), clock)
+    limits.admit(PHONE, new_round=False, send=True)
+    for _ in range(3):
+        limits.admit(OTHER_PHONE, new_round=True, send=False)
+    ttl_attribute = resource_properties("LimitsTable")["TimeToLiveSpecification"]["AttributeName"]
+
+    # WHEN / THEN each item carries, in the template's TTL attribute, when DynamoDB may delete it
+    assert _item(subject_key(PHONE))[ttl_attribute] == {"N": str(START + 86_400)}
+    assert _item(subject_key(OTHER_PHONE))[ttl_attribute] == {"N": str(START + 600 + 86_400)}
+    assert _item(budget_key(START))[ttl_attribute] == {"N": str(START + 7_200)}
