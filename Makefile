@@ -76,9 +76,9 @@ $(VENV)/.installed: requirements-dev.txt layers/sms_otp/requirements.txt pyproje
 	.venv-$*/bin/pip install $(PIP_FLAGS) -r requirements-$*.txt
 	@touch $@
 
-# Mutation testing of codes, custom_auth, limits and custom_sms with mutmut (about an hour on
+# Mutation testing of codes, custom_auth, limits and custom_sms with mutmut (over an hour on
 # two cores; not part of `make test`). MUTATION_ARGS passes mutant names or globs to `mutmut run`.
 .PHONY: mutation
 
-mutation: $(VENV)/.installed ## mutation testing of the layer's core modules (mutmut; about an hour, not in CI)
+mutation: $(VENV)/.installed ## mutation testing of the layer's core modules (mutmut; over an hour, not in CI)
 	$(PY) tests/mutation/run.py $(MUTATION_ARGS)

@@ -1,4 +1,4 @@
-"""Mutation testing of the layer's core modules with mutmut (``make mutation``); not part of CI (about an hour).
+"""Mutation testing of the layer's core modules with mutmut (``make mutation``); not part of CI (over an hour on two cores).
 
 mutmut names a mutant after its module path below the working directory, so the
 run happens in a workspace (``.mutation/``) where the layer package sits at
