@@ -9,15 +9,16 @@ from typing import Any
 import boto3
 
 from sms_otp.cfn_custom_resource import CustomResource, run_for_cloudformation
-from sms_otp.existing_user_pool import AWS_CONFIG, AttachmentRecords, DescribedPools, ExistingPoolTriggers, ResourceEvent, reason_for
+from sms_otp.existing_user_pool import AttachmentRecords, DescribedPools, ExistingPoolTriggers, ResourceEvent, reason_for
+from sms_otp.time_budget import CUSTOM_RESOURCE_CONFIG
 
 # sleep_on_delete=0: crhelper would otherwise wait two minutes before answering a delete.
 helper = CustomResource(json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0)
 TRIGGERS: ExistingPoolTriggers | None = None
 try:
     TRIGGERS = ExistingPoolTriggers(
-        pools=DescribedPools(boto3.client("cognito-idp", config=AWS_CONFIG)),
-        records=AttachmentRecords(boto3.client("dynamodb", config=AWS_CONFIG), os.environ["LIMITS_TABLE_NAME"]),
+        pools=DescribedPools(boto3.client("cognito-idp", config=CUSTOM_RESOURCE_CONFIG)),
+        records=AttachmentRecords(boto3.client("dynamodb", config=CUSTOM_RESOURCE_CONFIG), os.environ["LIMITS_TABLE_NAME"]),
         region=os.environ["AWS_REGION"],
     )
 except Exception as error:  # noqa: BLE001 - crhelper answers every request FAILED with it, rather than leaving the stack waiting

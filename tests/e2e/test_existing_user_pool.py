@@ -31,8 +31,9 @@ from sms_otp_client.existing_pool import (
 )
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.sandbox import SandboxDeployment, deploy, machine_architecture
+from tests.testkit.cognito_encryption import cognito_ciphertext
 
-from .conftest import cognito_style_ciphertext, invoke
+from .conftest import invoke
 
 pytestmark = pytest.mark.e2e
 
@@ -140,16 +141,16 @@ def test_custom_sms_sender_mode_attaches_the_sender_only(sender_only: AttachedPo
     assert outputs.user_pool_client_id == ""
 
 
-def test_the_attached_sender_sends_the_pools_codes_to_the_test_topic(
-    sender_only: AttachedPool, phone_number: str, monkeypatch: pytest.MonkeyPatch, load_event: Any
-) -> None:
+def test_the_attached_sender_sends_the_pools_codes_to_the_test_topic(sender_only: AttachedPool, phone_number: str, load_event: Any) -> None:
     # GIVEN a Custom SMS Sender event for the existing pool, its code encrypted the way Cognito does with the stack's key
     deployment = sender_only.deployment
     event = load_event("custom_sms_sender_forgot_password")
     event["userPoolId"] = sender_only.pool.user_pool_id
     event["callerContext"]["clientId"] = sender_only.pool.app_client_id
     event["request"]["userAttributes"]["phone_number"] = phone_number
-    event["request"]["code"] = cognito_style_ciphertext(deployment, "730194", sender_only.pool.user_pool_id, monkeypatch)
+    event["request"]["code"] = cognito_ciphertext(
+        "730194", deployment.outputs.sms_key_arn, sender_only.pool.user_pool_id, deployment.client("kms")
+    )
     assert deployment.outputs.test_mode_topic_arn is not None
     inbox = TestModeInbox.create(
         sqs=deployment.client("sqs"), sns=deployment.client("sns"), topic_arn=deployment.outputs.test_mode_topic_arn, recipient=phone_number

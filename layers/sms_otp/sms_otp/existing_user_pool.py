@@ -24,7 +24,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.errors import aws_error_code
@@ -40,8 +39,6 @@ from sms_otp.trigger_attachment import (
 )
 from sms_otp.user_pool_settings import settings_changed, unknown_fields, update_request
 
-# The custom resource has a minute (its Lambda timeout); each call may take a few seconds and be tried three times.
-AWS_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"total_max_attempts": 3, "mode": "standard"})
 RECORD_KEY_PREFIX = "existing-user-pool#"
 MAX_REASON_LENGTH = 256  # crhelper keeps the end of a longer reason; the start is what matters
 
