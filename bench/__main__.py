@@ -88,15 +88,14 @@ class Run:
 
 
 def render_sizes(sizes: dict[str, Any]) -> str:
-    mib = 1024 * 1024
     rows = [
-        [f"{artifact} ({variant})", data["files"], data["unzipped_bytes"] / mib, data["zipped_bytes"] / mib, data["pyc_bytes"] / mib]
+        [f"{artifact} ({variant})", data["files"], data["unzipped_bytes"] / 1024, data["zipped_bytes"] / 1024, data["pyc_bytes"] / 1024]
         for artifact in ("layer", "function")
         for variant, built in sizes.items()
         if variant != "seconds"
         for data in [built[artifact]]
     ]
-    return table("Sizes, MiB (zipped with deflate, as sam deploy does)", ["artifact", "files", "unzipped", "zipped", "of which .pyc"], rows)
+    return table("Sizes, KiB (zipped with deflate, as sam deploy does)", ["artifact", "files", "unzipped", "zipped", "of which .pyc"], rows)
 
 
 def main(argv: list[str] | None = None) -> int:
