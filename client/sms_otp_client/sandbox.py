@@ -24,8 +24,10 @@ from sms_otp_client.stack import StackOutputs
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_CONFIG_ENV = "sandbox"
 SANDBOX_DIR = PROJECT_ROOT / ".sandbox"
-BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox-build"
-CACHE_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox-cache"
+# A folder of its own: sam build keeps its build graph (build.toml, which the layer build reads
+# the architecture from) beside the build folder, and `make build` keeps its own in .aws-sam.
+BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox" / "build"
+CACHE_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox" / "cache"
 # Throw-away credentials: the emulator does not check them.
 SANDBOX_ACCESS_KEY = "sandbox"
 SANDBOX_SECRET_KEY = "sandbox"  # noqa: S105 - not a secret
