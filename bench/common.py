@@ -38,10 +38,11 @@ class Trigger:
     answers: dict[str, Any]
     # Its cold start, compiled, at most this fraction of the source-only one.
     compiled_target: float
-    # The unavoidable-library baseline, besides Powertools' Logger: boto3 clients, the Encryption SDK
-    # client and KMS key provider, other libraries the trigger's job cannot be done without.
+    # The unavoidable-library baseline, besides Powertools' Logger: boto3 clients, and the Encryption
+    # SDK client and KMS key provider.
     clients: tuple[str, ...] = ()
     encryption_sdk: bool = False
+    # Libraries its own job needs, for an informational baseline that imports them too.
     libraries: tuple[str, ...] = ()
     warm_iterations: int = 5000
     # Warm p50 target, in microseconds (None: not judged).
@@ -54,7 +55,7 @@ class Trigger:
 
 CHALLENGE = {"publicChallengeParameters": None, "privateChallengeParameters": None, "challengeMetadata": None}
 TRIGGERS = (
-    # Its job is to validate the number: phonenumbers is part of its baseline.
+    # Its job is to validate the number, with phonenumbers.
     Trigger("Pre sign-up", "PreSignUpFunction", "pre_sign_up", {"autoConfirmUser": True}, 0.7, libraries=("phonenumbers",)),
     Trigger(
         "Define Auth Challenge",

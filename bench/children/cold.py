@@ -1,8 +1,8 @@
 """One cold start, in a fresh interpreter whose path holds only the built function and layer.
 
 ``trigger``: import the handler module and run one invocation. ``baseline``: import only what
-the trigger cannot do without (Powertools' Logger, plus the boto3 clients, the Encryption SDK
-client and key provider, and the other libraries it uses) and log one line. The clock starts on the first line; what
+the trigger cannot do without (Powertools' Logger, plus the boto3 clients and the Encryption SDK
+client and key provider it uses, and any library the spec names) and log one line. The clock starts on the first line; what
 comes before it is the interpreter's start-up, which the parent sees in the process's wall time.
 The CPU time this process spent over the same span is reported too: unlike the clock, it hardly
 moves when other processes compete for the machine.
