@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if build is None:
         return 1
     builds = {"compiled": Path(build["build_dir"])}
-    builds["source"] = source_only_copy(builds["compiled"])
+    builds["source"] = source_only_copy(builds["compiled"], OUTPUT_DIR / "source-only")
     with MotoServer(OUTPUT_DIR / "moto-server.log") as server:
         resources = server.create_resources()
         settings = function_settings(builds["compiled"], resources)

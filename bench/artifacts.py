@@ -1,8 +1,8 @@
 """What the benchmark runs: ``sam build``'s output for this machine, and a copy of it without bytecode.
 
-The build goes to ``.aws-sam/bench`` (with its own cache), so it never touches the folders that
-``make build``, the sandbox and the tests use. The source-only copy is the same build with every
-``__pycache__`` folder removed: what Lambda ran before the build shipped bytecode.
+The build goes where the sandbox and the build tests build for this architecture, so sam build's
+cache serves them all (``sms_otp_client.sandbox.build_dir``). The source-only copy is the same
+build with every ``__pycache__`` folder removed: what Lambda ran before the build shipped bytecode.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from sms_otp_client.sandbox import build_dir
+
 ROOT = Path(__file__).resolve().parents[1]
-BENCH_BUILD = ROOT / ".aws-sam" / "bench"
 ARCHITECTURES = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
 
 
@@ -28,10 +29,11 @@ def machine_architecture() -> str:
 
 
 def sam_build(log_path: Path) -> dict[str, Any]:
-    """``sam build`` for this machine's architecture into .aws-sam/bench/build (cached)."""
+    """``sam build`` for this machine's architecture (cached)."""
     architecture = machine_architecture()
+    target = build_dir(architecture)
     command = [str(ROOT / ".venv-sam" / "bin" / "sam"), "build", "--cached", "--parallel"]
-    command += ["--build-dir", str(BENCH_BUILD / "build"), "--cache-dir", str(BENCH_BUILD / "cache")]
+    command += ["--build-dir", str(target), "--cache-dir", str(target.parent / "cache")]
     command += ["--parameter-overrides", f"FunctionArchitecture={architecture}"]
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")} | {"SAM_CLI_TELEMETRY": "0"}
     started = time.perf_counter()
@@ -39,14 +41,13 @@ def sam_build(log_path: Path) -> dict[str, Any]:
         completed = subprocess.run(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, check=False)  # noqa: S603
     if completed.returncode != 0:
         raise RuntimeError(f"sam build failed (exit {completed.returncode}); see {log_path}")
-    return {"architecture": architecture, "build_dir": str(BENCH_BUILD / "build"), "seconds": time.perf_counter() - started}
+    return {"architecture": architecture, "build_dir": str(target), "seconds": time.perf_counter() - started}
 
 
-def source_only_copy(build_dir: Path) -> Path:
-    """A copy of ``build_dir`` without any bytecode."""
-    target = BENCH_BUILD / "source-only"
+def source_only_copy(build: Path, target: Path) -> Path:
+    """A copy of ``build`` at ``target`` without any bytecode."""
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(build_dir, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(build, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
     return target
 
 

@@ -109,7 +109,11 @@ DECRYPT_TARGET = 0.3
 def check_response(trigger: Trigger, response: Any) -> None:
     """Raise unless the invocation answered as a right one does (else the event was not valid)."""
     response = response if isinstance(response, dict) else {}
-    wrong = {key: response.get(key) for key, value in trigger.answers.items() if key not in response or value not in (None, response[key])}
+    wrong = {
+        key: response.get(key)
+        for key, value in trigger.answers.items()
+        if key not in response or (value is not None and response[key] != value)
+    }
     if wrong:
         raise RuntimeError(f"{trigger.title} answered {wrong}, not {trigger.answers}")
 

@@ -24,10 +24,6 @@ from sms_otp_client.stack import StackOutputs
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_CONFIG_ENV = "sandbox"
 SANDBOX_DIR = PROJECT_ROOT / ".sandbox"
-# A folder of its own: sam build keeps its build graph (build.toml, which the layer build reads
-# the architecture from) beside the build folder, and `make build` keeps its own in .aws-sam.
-BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox" / "build"
-CACHE_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox" / "cache"
 # Throw-away credentials: the emulator does not check them.
 SANDBOX_ACCESS_KEY = "sandbox"
 SANDBOX_SECRET_KEY = "sandbox"  # noqa: S105 - not a secret
@@ -116,6 +112,16 @@ def _run(command: list[str], *, environment: dict[str, str], log_name: str) -> N
         raise SandboxError(f"`{' '.join(command[:2])}` failed (exit {result.returncode}); full log: {log_path}\n{tail}")
 
 
+def build_dir(architecture: str) -> Path:
+    """Where the sandbox builds for ``architecture``: .aws-sam/<architecture>/build, with its cache beside it.
+
+    The build tests and the benchmark build there too, so sam build's cache serves them all; and
+    the folder's build graph (build.toml, which the layer build reads the architecture from) is
+    its own, apart from `make build`'s in .aws-sam.
+    """
+    return PROJECT_ROOT / ".aws-sam" / architecture / "build"
+
+
 def build(environment: dict[str, str], architecture: str) -> None:
     """``sam build`` of the real template, for this machine's architecture."""
     _run(
@@ -127,10 +133,10 @@ def build(environment: dict[str, str], architecture: str) -> None:
             "--config-env",
             SANDBOX_CONFIG_ENV,
             "--build-dir",
-            str(BUILD_DIR),
+            str(build_dir(architecture)),
             "--cached",
             "--cache-dir",
-            str(CACHE_DIR),
+            str(build_dir(architecture).parent / "cache"),
             "--parameter-overrides",
             *sandbox_parameter_overrides(architecture),
         ],
@@ -152,7 +158,7 @@ def deploy(emulator: Emulator, architecture: str) -> SandboxDeployment:
             "--config-env",
             SANDBOX_CONFIG_ENV,
             "--template-file",
-            str(BUILD_DIR / "template.yaml"),
+            str(build_dir(architecture) / "template.yaml"),
             "--region",
             emulator.region,
             "--no-progressbar",

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from sms_otp_client.sandbox import build_dir as sandbox_build_dir
+
 pytestmark = pytest.mark.build
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,11 +56,12 @@ class Build:
 
 def sam_build(architecture: str) -> Build:
     """The template's default architecture: plain ``sam build``, as the README documents it (cached,
-    so it costs little after ``make build``); the other: ``--parameter-overrides``, in a folder of its own."""
+    so it costs little after ``make build``); the other: ``--parameter-overrides``, where the sandbox
+    builds for it (cached too, so one of the two builds serves the other)."""
     command = [str(SAM), "build"]
     build_dir = ROOT / ".aws-sam" / "build"
     if architecture != DEFAULT_ARCHITECTURE:
-        build_dir = ROOT / ".aws-sam" / architecture / "build"
+        build_dir = sandbox_build_dir(architecture)
         command += ["--build-dir", str(build_dir), "--cache-dir", str(build_dir.parent / "cache")]
         command += ["--parameter-overrides", f"FunctionArchitecture={architecture}"]
     environment = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
