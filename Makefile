@@ -31,7 +31,7 @@ sandbox: ## main job: deploy into the local emulator and sign in with a code (SA
 test: ## every check and test, as CI runs them: lint, types, sam validate --lint, sam build, every test tier
 	$(MAKE) -j4 venvs
 	$(MAKE) lint validate build
-	# No __pycache__ in the source folders, which sam build's cache hashes: the build tier's `sam build` then reuses `make build`'s.
+# No __pycache__ in the source folders, which sam build's cache hashes: the build tier's `sam build` then reuses `make build`'s.
 	PYTHONDONTWRITEBYTECODE=1 $(PY) -m pytest
 
 dev: venvs ## set up a development checkout: every virtual environment and the pre-commit hooks
