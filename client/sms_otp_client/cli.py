@@ -7,6 +7,8 @@ import secrets
 import signal
 import sys
 import time
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -16,20 +18,25 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sms_otp_client.auth import Challenge, PasswordlessClient, SignInError, Tokens, explain
 from sms_otp_client.emulator import Emulator, EmulatorError
 from sms_otp_client.inbox import InboxTimeoutError, TestModeInbox
+from sms_otp_client.phone import PhoneNumberError, normalise_phone_number
 from sms_otp_client.progress import Progress
 from sms_otp_client.sandbox import (
     SANDBOX_DIR,
     SandboxError,
     build,
+    build_folder_lock,
     deploy,
     emulator_python,
     machine_architecture,
     sandbox_environment,
 )
 from sms_otp_client.stack import StackNotFoundError, StackOutputs
+from sms_otp_client.web import WebExampleServer, page_config
 
 DEFAULT_SANDBOX_PHONE = "+12025550143"
 SIGN_IN_STEPS = 6
+# Reads one line typed by the person signing in (``input``, or a test's script).
+CodeReader = Callable[[str], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,27 @@ def _wrong_code(code: str) -> str:
             return candidate
 
 
+def _ask_for_code(read_code: CodeReader, prompt: str) -> str:
+    """A code typed by the person; asks again for anything but digits, so a typo spends no attempt."""
+    while True:
+        try:
+            typed = read_code(prompt).strip()
+        except EOFError:
+            raise SignInError(
+                "Standard input closed before a code was typed: run sign-in from a terminal, or with --inbox against a stack in test mode."
+            ) from None
+        if typed.isascii() and typed.isdigit():
+            return typed
+        prompt = "A code is digits only; type it again: "
+
+
+def _where_the_code_went(challenge: Challenge, outputs: StackOutputs, inbox: TestModeInbox | None) -> str:
+    if outputs.test_mode_topic_arn is None:
+        return f"code sent by {challenge.delivery_medium} to {challenge.destination}"
+    reader = "the inbox receives it" if inbox is not None else "the topic's email subscribers receive it"
+    return f"test mode, no SMS: the code for {challenge.destination} went to the test topic {outputs.test_mode_topic_arn}; {reader}"
+
+
 def sign_in(
     clients: Clients,
     outputs: StackOutputs,
@@ -57,8 +85,14 @@ def sign_in(
     sign_up: bool,
     wrong_first: bool,
     read_inbox: bool,
+    read_code: CodeReader = input,
 ) -> Tokens:
-    """Sign up (optionally), start CUSTOM_AUTH, get the code, answer (wrongly first if asked)."""
+    """Sign up (optionally), start CUSTOM_AUTH, get the code, answer (wrongly first if asked).
+
+    A typed code that Cognito refuses while attempts remain is asked for again;
+    once the stack's ``MaxAttempts`` are spent, Cognito ends the session and the
+    :class:`SignInError` says so.
+    """
     client = PasswordlessClient(clients.cognito, outputs.user_pool_client_id)
     inbox: TestModeInbox | None = None
     try:
@@ -76,14 +110,15 @@ def sign_in(
                 details.append("confirmed by the Pre sign-up trigger" if confirmed else "not confirmed yet")
         with progress.step("Start CUSTOM_AUTH (InitiateAuth)") as details:
             challenge = client.start(phone_number)
-            details.append(f"code sent by {challenge.delivery_medium} to {challenge.destination}")
+            details.append(_where_the_code_went(challenge, outputs, inbox))
         with progress.step("Get the code" + (" from the inbox" if inbox else "")) as details:
             if inbox is not None:
                 message = inbox.wait_for_message(trigger_source="CreateAuthChallenge_Authentication")
                 code = message.code
                 details.append(f"text: {message.text!r}")
             else:
-                code = input(f"Code sent to {challenge.destination}: ").strip()
+                where = "from the test topic" if outputs.test_mode_topic_arn else "sent"
+                code = _ask_for_code(read_code, f"Code {where} for {challenge.destination}: ")
         if wrong_first:
             with progress.step("Answer a wrong code (RespondToAuthChallenge)") as details:
                 result = client.answer(phone_number, challenge, _wrong_code(code))
@@ -91,10 +126,17 @@ def sign_in(
                     raise SignInError("A wrong code was accepted: the stack is misconfigured.")
                 challenge = result
                 details.append("refused; Cognito asks for the code again")
-        with progress.step("Answer the right code (RespondToAuthChallenge)") as details:
+        with progress.step("Answer the code (RespondToAuthChallenge)") as details:
             result = client.answer(phone_number, challenge, code)
-            if not isinstance(result, Tokens):
-                raise SignInError("The code was refused: it may have expired, or the attempts ran out. Start again.")
+            refused = 0
+            while isinstance(result, Challenge):
+                if inbox is not None:
+                    raise SignInError("The code from the inbox was refused: the stack is misconfigured.")
+                refused += 1
+                code = _ask_for_code(read_code, "That code is not right; type it again: ")
+                result = client.answer(phone_number, result, code)
+            if refused:
+                details.append(f"{refused} wrong {'code' if refused == 1 else 'codes'} refused first")
             details.append(f"tokens issued (expire in {result.expires_in} s)")
         return result
     finally:
@@ -113,29 +155,49 @@ def _fail(message: str) -> NoReturn:
     raise SystemExit(1)
 
 
+def _checked_phone_number(typed: str) -> str:
+    """The number in E.164 form, or exit with what is wrong with it; says so when it was rewritten."""
+    try:
+        phone_number = normalise_phone_number(typed)
+    except PhoneNumberError as error:
+        _fail(str(error))
+    if phone_number != typed:
+        print(f"Phone number {phone_number} (written as {typed!r}).")
+    return phone_number
+
+
+def endpoint_url(text: str) -> str:
+    """An argparse type: an http(s) URL with a host, such as ``http://127.0.0.1:4566``."""
+    parsed = urllib.parse.urlsplit(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL: write it with its scheme, such as http://127.0.0.1:4566")
+    return text
+
+
 def command_sign_in(arguments: argparse.Namespace) -> int:
     """Sign in against a deployed stack (real AWS, or the sandbox when --endpoint-url is given)."""
-    if arguments.endpoint_url:
-        environment = sandbox_environment(arguments.endpoint_url, arguments.region or "us-east-1")
-        session = boto3.session.Session(
-            aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
-            region_name=environment["AWS_REGION"],
-        )
-    else:
-        session = boto3.session.Session(region_name=arguments.region)
-
-    def client(service: str) -> Any:
-        return session.client(service, endpoint_url=arguments.endpoint_url)
-
+    phone_number = _checked_phone_number(arguments.phone)
     try:
+        if arguments.endpoint_url:
+            environment = sandbox_environment(arguments.endpoint_url, arguments.region or "us-east-1")
+            session = boto3.session.Session(
+                aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+                region_name=environment["AWS_REGION"],
+            )
+        else:
+            session = boto3.session.Session(region_name=arguments.region)
+
+        def client(service: str) -> Any:
+            return session.client(service, endpoint_url=arguments.endpoint_url)
+
         outputs = StackOutputs.load(client("cloudformation"), arguments.stack)
         read_inbox = arguments.inbox if arguments.inbox is not None else outputs.test_mode_topic_arn is not None
         steps = SIGN_IN_STEPS - (not read_inbox) - (not arguments.sign_up) - (not arguments.wrong_first)
         tokens = sign_in(
             Clients(client("cognito-idp"), client("sns"), client("sqs")),
             outputs,
-            arguments.phone,
+            phone_number,
             Progress(steps),
             sign_up=arguments.sign_up,
             wrong_first=arguments.wrong_first,
@@ -145,55 +207,96 @@ def command_sign_in(arguments: argparse.Namespace) -> int:
         _fail(str(error))
     except (ClientError, BotoCoreError) as error:
         _fail(explain(error))
+    except KeyboardInterrupt:
+        print("\nSign-in interrupted.", file=sys.stderr)
+        return 130
     print_claims(tokens)
     return 0
 
 
 def command_sandbox(arguments: argparse.Namespace) -> int:
     """Start the emulator, build and deploy the template into it, sign in with a code, stop."""
+    phone_number = _checked_phone_number(arguments.phone)
     started = time.perf_counter()
     architecture = machine_architecture()
     progress = Progress(3 + SIGN_IN_STEPS)
     emulator = Emulator(emulator_python())
+    web_example = WebExampleServer()
     print(f"Local sandbox: the real template.yaml, deployed into ministack on 127.0.0.1 ({architecture}); test mode, no SMS.")
     try:
+        if arguments.web:
+            web_example.check_built()
         with progress.step("Start the emulator") as details:
             emulator.start()
             details.append(f"listening on {emulator.endpoint_url}")
         environment = sandbox_environment(emulator.endpoint_url, emulator.region)
-        with progress.step(f"sam build (FunctionArchitecture={architecture})") as details:
-            build(environment, architecture)
-            details.append(f"log: {SANDBOX_DIR / 'sam-build.log'}")
-        with progress.step("sam deploy --config-env sandbox (into the emulator)") as details:
-            deployment = deploy(emulator, architecture)
-            details.append(f"stack {deployment.stack_name}: user pool {deployment.outputs.user_pool_id}")
-            details.append(f"app client {deployment.outputs.user_pool_client_id}, test topic {deployment.outputs.test_mode_topic_arn}")
+        # The build folder is shared with other sandboxes and the e2e tier: one build and deploy at a time.
+        with build_folder_lock(on_wait=lambda message: print(message, flush=True)):
+            with progress.step(f"sam build (FunctionArchitecture={architecture})") as details:
+                build(environment, architecture)
+                details.append(f"log: {SANDBOX_DIR / 'sam-build.log'}")
+            with progress.step("sam deploy --config-env sandbox (into the emulator)") as details:
+                deployment = deploy(emulator, architecture)
+                details.append(f"stack {deployment.stack_name}: user pool {deployment.outputs.user_pool_id}")
+                details.append(f"app client {deployment.outputs.user_pool_client_id}, test topic {deployment.outputs.test_mode_topic_arn}")
         tokens = sign_in(
             Clients(deployment.client("cognito-idp"), deployment.client("sns"), deployment.client("sqs")),
             deployment.outputs,
-            arguments.phone,
+            phone_number,
             progress,
             sign_up=True,
             wrong_first=True,
             read_inbox=True,
         )
         print_claims(tokens)
-        if arguments.keep:
-            print(f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:")
-            print(f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\")
-            print(f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up")
-            signal.pause()
+        if arguments.web:
+            web_example.start(page_config(deployment.outputs, emulator.endpoint_url))
+        if arguments.keep or arguments.web:
+            wait_for_ctrl_c(
+                (f"\nThe web example, against the emulator: {web_example.url}" if arguments.web else "")
+                + f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:\n"
+                f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\\n"
+                f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up"
+            )
+            print("\nStopping the emulator ...")
     except (EmulatorError, SandboxError, SignInError, StackNotFoundError, InboxTimeoutError) as error:
         _fail(str(error))
     except (ClientError, BotoCoreError) as error:
         _fail(explain(error))
     except KeyboardInterrupt:
-        print("\nInterrupted.")
-        return 130
+        interrupted = True
+    else:
+        interrupted = False
     finally:
-        emulator.stop()
+        _stop_despite_ctrl_c(emulator)
+        web_example.stop()
+    if interrupted:
+        print("\nInterrupted; the emulator is stopped.", file=sys.stderr)
+        return 130
     print(f"\nSandbox finished in {time.perf_counter() - started:.1f} s; the emulator is stopped.")
     return 0
+
+
+def wait_for_ctrl_c(announcement: str, pause: Callable[[], object] = signal.pause) -> None:
+    """Print ``announcement``, then block until Ctrl-C (SIGINT), the documented way to end ``sandbox --keep``; then return normally.
+
+    The announcement is printed inside the wait, so a Ctrl-C that follows it at once is already the documented one.
+    """
+    try:
+        print(announcement, flush=True)
+        while True:
+            pause()
+    except KeyboardInterrupt:
+        return
+
+
+def _stop_despite_ctrl_c(emulator: Emulator) -> None:
+    """Stop the emulator; a second Ctrl-C meanwhile must not leave its processes running."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        emulator.stop()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _terminate(signum: int, _frame: object) -> NoReturn:
@@ -206,10 +309,10 @@ def parser() -> argparse.ArgumentParser:
 
     sign_in_parser = commands.add_parser("sign-in", help="sign in with a code against a deployed stack")
     sign_in_parser.add_argument("--stack", required=True, help="CloudFormation stack name")
-    sign_in_parser.add_argument("--phone", required=True, help="phone number in E.164 form, such as +14155550123")
+    sign_in_parser.add_argument("--phone", required=True, help="phone number in E.164 form, such as +14155550123 (spaces are removed)")
     sign_in_parser.add_argument("--sign-up", action="store_true", help="create the account first")
     sign_in_parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
-    sign_in_parser.add_argument("--endpoint-url", help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT")
+    sign_in_parser.add_argument("--endpoint-url", type=endpoint_url, help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT")
     sign_in_parser.add_argument("--wrong-first", action="store_true", help="answer a wrong code once before the right one")
     inbox = sign_in_parser.add_mutually_exclusive_group()
     inbox.add_argument("--inbox", dest="inbox", action="store_true", default=None, help="read the code from the test topic")
@@ -219,6 +322,7 @@ def parser() -> argparse.ArgumentParser:
     sandbox_parser = commands.add_parser("sandbox", help="deploy into the local emulator and sign in (no AWS account needed)")
     sandbox_parser.add_argument("--phone", default=DEFAULT_SANDBOX_PHONE, help=f"phone number to sign up (default {DEFAULT_SANDBOX_PHONE})")
     sandbox_parser.add_argument("--keep", action="store_true", help="keep the emulator running until Ctrl-C")
+    sandbox_parser.add_argument("--web", action="store_true", help="also serve the web example (web/) against the emulator; implies --keep")
     sandbox_parser.set_defaults(run=command_sandbox)
     return root
 
