@@ -1,7 +1,7 @@
 """Each function of a built template as ``sam local invoke`` would run it, as JSON on stdout.
 
 Runs on the SAM CLI's interpreter (.venv-sam) and resolves the template with SAM's own
-providers: Globals merged, intrinsic functions resolved with the parameter overrides given,
+providers: Fn::ForEach expanded, Globals merged, intrinsic functions resolved with the parameter overrides given,
 which may also name the physical id of a resource (``{"LimitsTable": "name"}``) or its
 attributes (``{"SmsKey": {"Arn": "arn"}}``).
 
@@ -17,7 +17,7 @@ from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
 def main() -> None:
     template, overrides = sys.argv[1], json.loads(sys.argv[2])
-    stacks, _ = SamLocalStackProvider.get_stacks(template, parameter_overrides=overrides)
+    stacks, _ = SamLocalStackProvider.get_stacks(template, parameter_overrides=overrides, language_extensions_enabled=True)
     functions = {}
     for function in SamFunctionProvider(stacks, ignore_code_extraction_warnings=True).get_all():
         variables = (function.environment or {}).get("Variables", {})
