@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from sms_otp_client.sandbox import build_dir
+from sms_otp_client.sandbox import build_dir, build_folder_lock
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHITECTURES = {"x86_64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
@@ -37,7 +37,7 @@ def sam_build(log_path: Path) -> dict[str, Any]:
     command += ["--parameter-overrides", f"FunctionArchitecture={architecture}"]
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")} | {"SAM_CLI_TELEMETRY": "0"}
     started = time.perf_counter()
-    with log_path.open("wb") as log:
+    with log_path.open("wb") as log, build_folder_lock():  # a sandbox may be building in the same folder
         completed = subprocess.run(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, check=False)  # noqa: S603
     if completed.returncode != 0:
         raise RuntimeError(f"sam build failed (exit {completed.returncode}); see {log_path}")

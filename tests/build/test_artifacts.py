@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from sms_otp_client.sandbox import build_dir as sandbox_build_dir
+from sms_otp_client.sandbox import build_folder_lock
 
 pytestmark = pytest.mark.build
 
@@ -66,7 +67,8 @@ def sam_build(architecture: str) -> Build:
         command += ["--parameter-overrides", f"FunctionArchitecture={architecture}"]
     environment = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     environment.pop("LAYER_ARCHITECTURE", None)
-    completed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)  # noqa: S603
+    with build_folder_lock():  # a sandbox may be building in the same folder
+        completed = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, check=False)  # noqa: S603
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return Build(architecture, build_dir)
 
