@@ -33,7 +33,8 @@ sandbox: ## main job: deploy into the local emulator and sign in with a code (SA
 test: ## every check and test, as CI runs them: lint, types, sam validate --lint, sam build, the web example, every test tier
 	$(MAKE) -j4 venvs
 	$(MAKE) lint validate build web
-	$(PY) -m pytest
+# No __pycache__ in the source folders, which sam build's cache hashes: the build tier's `sam build` then reuses `make build`'s.
+	PYTHONDONTWRITEBYTECODE=1 $(PY) -m pytest
 
 dev: venvs ## set up a development checkout: every virtual environment and the pre-commit hooks
 	$(VENV)/bin/pre-commit install
@@ -69,7 +70,7 @@ unit: $(VENV)/.installed ## the unit tier only
 e2e: venvs web ## the e2e tier only (deploys into the emulator)
 	$(PY) -m pytest -m e2e
 
-bench: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed ## the performance benchmark (BENCH_ARGS passes options)
+bench: $(VENV)/.installed .venv-sam/.installed ## the performance benchmark: cold starts compiled and from source, warm latency, sizes (BENCH_ARGS passes options)
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean: ## remove builds, virtual environments and caches

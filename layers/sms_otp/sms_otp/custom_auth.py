@@ -13,7 +13,6 @@ same latency, but no message is sent.
 from __future__ import annotations
 
 import random
-import statistics
 import time
 from collections import deque
 from collections.abc import Callable
@@ -111,6 +110,11 @@ class LatencyMimic:
     """
 
     def __init__(self, default_seconds: float = 0.12, window: int = 32, sleep: Callable[[float], None] = time.sleep) -> None:
+        # Imported here: only Create Auth Challenge builds one, and Define and Verify, which share
+        # this module, then never load statistics (and fractions, decimal) at their cold start.
+        import statistics  # noqa: PLC0415
+
+        self._median = statistics.median
         self._durations: deque[float] = deque([default_seconds], maxlen=window)
         self._sleep = sleep
         self._random = random.SystemRandom()
@@ -119,7 +123,7 @@ class LatencyMimic:
         self._durations.append(min(seconds, 2.0))
 
     def imitate(self) -> None:
-        median = statistics.median(self._durations)
+        median = self._median(self._durations)
         self._sleep(max(0.0, median * self._random.uniform(0.8, 1.2)))
 
 
