@@ -19,7 +19,7 @@ VENV := .venv
 SAM := .venv-sam/bin/sam
 PY := $(VENV)/bin/python
 
-.PHONY: help dev venvs lint validate build unit e2e test sandbox bench clean
+.PHONY: help dev venvs lint validate build unit e2e local-invoke test sandbox bench clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,6 +55,9 @@ unit: $(VENV)/.installed ## the unit tier only
 
 e2e: venvs ## the e2e tier only (deploys into the emulator)
 	$(PY) -m pytest -m e2e
+
+local-invoke: venvs ## the local-invoke tier only (sam local in Docker; as root it installs and starts what it needs)
+	$(PY) -m pytest -m local_invoke
 
 bench: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed ## the performance benchmark (BENCH_ARGS passes options)
 	$(PY) -m bench $(BENCH_ARGS)

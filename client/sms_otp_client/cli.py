@@ -1,23 +1,41 @@
-"""Command line: ``sign-in`` against a deployed stack, ``sandbox`` for the local demo."""
+"""Command line: ``sign-in`` against a deployed stack, ``sandbox`` for the local demo, and what ``sam local invoke`` needs.
+
+- ``env-vars`` writes the ``--env-vars`` file of a deployed stack;
+- ``make-events`` writes the sample events that depend on the time or on the stack;
+- ``base-image`` loads the offline Lambda base image into Docker (where SAM cannot pull the official one).
+"""
 
 from __future__ import annotations
 
 import argparse
-import secrets
+import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp_client.auth import Challenge, PasswordlessClient, SignInError, Tokens, explain
-from sms_otp_client.emulator import Emulator, EmulatorError
+from sms_otp_client.base_image import load_base_image, official_tag
+from sms_otp_client.docker_engine import DockerEngine, LocalContainerError, usable_engine
+from sms_otp_client.emulator import LOOPBACK, Emulator, EmulatorError
 from sms_otp_client.inbox import InboxTimeoutError, TestModeInbox
+from sms_otp_client.local_invoke import (
+    LOCAL_INVOKE_DIR,
+    SAMPLE_PHONE_NUMBER,
+    different_code,
+    prepare_sandbox,
+    write_env_vars,
+    write_made_events,
+)
 from sms_otp_client.progress import Progress
 from sms_otp_client.sandbox import (
+    PROJECT_ROOT,
     SANDBOX_DIR,
     SandboxError,
     build,
@@ -39,13 +57,6 @@ class Clients:
     cognito: Any
     sns: Any
     sqs: Any
-
-
-def _wrong_code(code: str) -> str:
-    while True:
-        candidate = f"{secrets.randbelow(10 ** len(code)):0{len(code)}d}"
-        if candidate != code:
-            return candidate
 
 
 def sign_in(
@@ -86,7 +97,7 @@ def sign_in(
                 code = input(f"Code sent to {challenge.destination}: ").strip()
         if wrong_first:
             with progress.step("Answer a wrong code (RespondToAuthChallenge)") as details:
-                result = client.answer(phone_number, challenge, _wrong_code(code))
+                result = client.answer(phone_number, challenge, different_code(code))
                 if not isinstance(result, Challenge):
                     raise SignInError("A wrong code was accepted: the stack is misconfigured.")
                 challenge = result
@@ -113,8 +124,8 @@ def _fail(message: str) -> NoReturn:
     raise SystemExit(1)
 
 
-def command_sign_in(arguments: argparse.Namespace) -> int:
-    """Sign in against a deployed stack (real AWS, or the sandbox when --endpoint-url is given)."""
+def _client_factory(arguments: argparse.Namespace) -> Callable[[str], Any]:
+    """boto3 clients for the account and region given on the command line, or for the emulator at --endpoint-url."""
     if arguments.endpoint_url:
         environment = sandbox_environment(arguments.endpoint_url, arguments.region or "us-east-1")
         session = boto3.session.Session(
@@ -128,6 +139,12 @@ def command_sign_in(arguments: argparse.Namespace) -> int:
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=arguments.endpoint_url)
 
+    return client
+
+
+def command_sign_in(arguments: argparse.Namespace) -> int:
+    """Sign in against a deployed stack (real AWS, or the sandbox when --endpoint-url is given)."""
+    client = _client_factory(arguments)
     try:
         outputs = StackOutputs.load(client("cloudformation"), arguments.stack)
         read_inbox = arguments.inbox if arguments.inbox is not None else outputs.test_mode_topic_arn is not None
@@ -153,9 +170,14 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
     """Start the emulator, build and deploy the template into it, sign in with a code, stop."""
     started = time.perf_counter()
     architecture = machine_architecture()
-    progress = Progress(3 + SIGN_IN_STEPS)
-    emulator = Emulator(emulator_python())
-    print(f"Local sandbox: the real template.yaml, deployed into ministack on 127.0.0.1 ({architecture}); test mode, no SMS.")
+    engine: DockerEngine | None = None
+    if arguments.local_invoke:
+        engine, reason = usable_engine(os.environ)
+        if engine is None:
+            _fail(f"--local-invoke needs Docker's engine: {reason}.")
+    progress = Progress(3 + SIGN_IN_STEPS + (engine is not None))
+    emulator = Emulator(emulator_python(), host=engine.gateway if engine else LOOPBACK)
+    print(f"Local sandbox: the real template.yaml, deployed into ministack on {emulator.host} ({architecture}); test mode, no SMS.")
     try:
         with progress.step("Start the emulator") as details:
             emulator.start()
@@ -178,12 +200,25 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
             read_inbox=True,
         )
         print_claims(tokens)
-        if arguments.keep:
+        if engine is not None:
+            with progress.step("Prepare sam local invoke (base image, env vars, events, SAM config)") as details:
+                image = load_base_image(engine.docker(), architecture, log=SANDBOX_DIR / "base-image.log")
+                config = prepare_sandbox(
+                    deployment,
+                    image_options=image.sam_options(),
+                    architecture=architecture,
+                    phone_number=arguments.phone,
+                    directory=LOCAL_INVOKE_DIR,
+                    now=int(time.time()),
+                )
+                details.append(f"functions run on {image.project_tag}; files in {LOCAL_INVOKE_DIR.relative_to(PROJECT_ROOT)}/")
+            _print_local_invoke_commands(config)
+        if arguments.keep or engine is not None:
             print(f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:")
             print(f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\")
             print(f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up")
             signal.pause()
-    except (EmulatorError, SandboxError, SignInError, StackNotFoundError, InboxTimeoutError) as error:
+    except (EmulatorError, SandboxError, SignInError, StackNotFoundError, InboxTimeoutError, LocalContainerError) as error:
         _fail(str(error))
     except (ClientError, BotoCoreError) as error:
         _fail(explain(error))
@@ -196,12 +231,76 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _print_local_invoke_commands(config: Path) -> None:
+    relative = config.relative_to(PROJECT_ROOT)
+    print("\nsam local invoke runs the sandbox's functions in containers now. From the project's folder:")
+    for function, event in (
+        ("CreateAuthChallengeFunction", "events/create_auth_challenge.json"),
+        ("VerifyAuthChallengeFunction", f"{relative.parent}/events/verify_auth_challenge.json"),
+    ):
+        print(f"  .venv-sam/bin/sam local invoke --config-file {relative} {function} -e {event}")
+
+
+def _write_files(arguments: argparse.Namespace, write: Callable[[Callable[[str], Any]], list[Path]]) -> int:
+    try:
+        written = write(_client_factory(arguments))
+    except StackNotFoundError as error:
+        _fail(str(error))
+    except (ClientError, BotoCoreError) as error:
+        _fail(explain(error))
+    for path in written:
+        print(path)
+    return 0
+
+
+def command_env_vars(arguments: argparse.Namespace) -> int:
+    """Write the --env-vars file of a deployed stack for `sam local invoke`."""
+
+    def write(client: Callable[[str], Any]) -> list[Path]:
+        outputs = StackOutputs.load(client("cloudformation"), arguments.stack)
+        return [write_env_vars(outputs, Path(arguments.out))]
+
+    return _write_files(arguments, write)
+
+
+def command_make_events(arguments: argparse.Namespace) -> int:
+    """Write the sample events that depend on the time or on the stack, made for a deployed stack."""
+
+    def write(client: Callable[[str], Any]) -> list[Path]:
+        return write_made_events(client, arguments.stack, arguments.phone, Path(arguments.out), now=int(time.time()))
+
+    return _write_files(arguments, write)
+
+
+def command_base_image(_arguments: argparse.Namespace) -> int:
+    """Load the offline Lambda base image into Docker's running engine (building it first if needed)."""
+    architecture = machine_architecture()
+    engine, reason = usable_engine(os.environ)
+    if engine is None:
+        _fail(f"Docker's engine is needed: {reason}.")
+    SANDBOX_DIR.mkdir(exist_ok=True)
+    log = SANDBOX_DIR / "base-image.log"
+    print(f"Loading the offline Lambda base image for {architecture} (the first build takes a minute or two; log: {log}) ...")
+    try:
+        image = load_base_image(engine.docker(), architecture, log=log)
+    except LocalContainerError as error:
+        _fail(str(error))
+    print(f"{image.project_tag} is loaded.")
+    if image.official_tag_is_ours:
+        print(f"It is also tagged {official_tag(architecture)}: `sam local invoke --skip-pull-image` runs the functions on it.")
+    else:
+        print(f"A real {official_tag(architecture)} is present and was left alone; add `{' '.join(image.sam_options())}` to use this one.")
+    return 0
+
+
 def _terminate(signum: int, _frame: object) -> NoReturn:
     raise SystemExit(128 + signum)
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m sms_otp_client", description=__doc__)
+    root = argparse.ArgumentParser(
+        prog="python -m sms_otp_client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = root.add_subparsers(dest="command", required=True)
 
     sign_in_parser = commands.add_parser("sign-in", help="sign in with a code against a deployed stack")
@@ -219,7 +318,29 @@ def parser() -> argparse.ArgumentParser:
     sandbox_parser = commands.add_parser("sandbox", help="deploy into the local emulator and sign in (no AWS account needed)")
     sandbox_parser.add_argument("--phone", default=DEFAULT_SANDBOX_PHONE, help=f"phone number to sign up (default {DEFAULT_SANDBOX_PHONE})")
     sandbox_parser.add_argument("--keep", action="store_true", help="keep the emulator running until Ctrl-C")
+    sandbox_parser.add_argument(
+        "--local-invoke",
+        action="store_true",
+        help="also prepare `sam local invoke` (Docker's engine, offline base image, files in local-invoke/); keeps running",
+    )
     sandbox_parser.set_defaults(run=command_sandbox)
+
+    env_vars_parser = commands.add_parser("env-vars", help="write the --env-vars file of a deployed stack for `sam local invoke`")
+    make_events_parser = commands.add_parser("make-events", help="write the sample events that depend on the time or on the stack")
+    for stack_parser in (env_vars_parser, make_events_parser):
+        stack_parser.add_argument("--stack", required=True, help="CloudFormation stack name")
+        stack_parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
+        stack_parser.add_argument("--endpoint-url", help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT")
+    env_vars_parser.add_argument("--out", default=str(LOCAL_INVOKE_DIR / "env.json"), help="file to write (default local-invoke/env.json)")
+    env_vars_parser.set_defaults(run=command_env_vars)
+    make_events_parser.add_argument(
+        "--phone", default=SAMPLE_PHONE_NUMBER, help=f"the user's phone number (default the samples' {SAMPLE_PHONE_NUMBER})"
+    )
+    make_events_parser.add_argument("--out", default=str(LOCAL_INVOKE_DIR / "events"), help="folder to write (default local-invoke/events)")
+    make_events_parser.set_defaults(run=command_make_events)
+
+    base_image_parser = commands.add_parser("base-image", help="load the offline Lambda base image into Docker (no internet needed)")
+    base_image_parser.set_defaults(run=command_base_image)
     return root
 
 
