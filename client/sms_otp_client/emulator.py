@@ -68,6 +68,8 @@ class Emulator:
             "TMPDIR": str(self._work_dir),
             "GATEWAY_PORT": str(self.port),
             "BIND_HOST": self.host,
+            # Where the functions it runs send their AWS calls: itself (its default is 127.0.0.1).
+            "AWS_ENDPOINT_URL": self.endpoint_url,
             # Without this the emulator also opens an MQTT listener on 0.0.0.0:8883.
             "IOT_MTLS_ENABLED": "0",
             "MINISTACK_REGION": self.region,
