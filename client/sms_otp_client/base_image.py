@@ -17,7 +17,6 @@ is built again only when the recipe changes. Every image carries that hash as a 
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import hashlib
 import json
@@ -25,13 +24,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from sms_otp_client.docker_engine import Docker, LocalContainerError, ensure_packages
+from sms_otp_client.docker_engine import Docker, LocalContainerError, ensure_packages, memory_directory
 
 RECIPE_DIR = Path(__file__).resolve().parent / "lambda_base_image"
 RECIPE_LABEL = "cognito-sms-otp.lambda-base.recipe"
@@ -163,7 +161,8 @@ def _build_rootfs_tarball(recipe: Recipe, tarball: Path, *, log: Path | None) ->
     ensure_packages({"debootstrap": "debootstrap"})
     mirror = os.environ.get("SMS_OTP_DEBIAN_MIRROR", DEFAULT_MIRROR)
     log_path = log or Path(os.devnull)
-    with _work_dir(tarball.parent) as work, log_path.open("ab") as output:
+    # The root file system is built in memory where possible: thousands of small files, removed once packed.
+    with memory_directory("lambda-base-") as work, log_path.open("ab") as output:
         rootfs = work / "rootfs"
         _run_logged(
             [
@@ -205,23 +204,17 @@ def _build_rootfs_tarball(recipe: Recipe, tarball: Path, *, log: Path | None) ->
         )
         shutil.copy2(RECIPE_DIR / "bootstrap", runtime / "bootstrap")
         (runtime / "bootstrap").chmod(0o755)
-        partial = work / "rootfs.tar"
-        _run_logged(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(partial), "."], output, what="tar of the root file system")
-        partial.replace(tarball)
+        partial = tarball.with_suffix(".partial")
+        try:
+            _run_logged(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(partial), "."], output, what="tar of the root file system")
+            partial.replace(tarball)
+        finally:
+            partial.unlink(missing_ok=True)
 
 
 def _last_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[-1] if lines else "no message"
-
-
-@contextlib.contextmanager
-def _work_dir(parent: Path) -> Iterator[Path]:
-    work = Path(tempfile.mkdtemp(prefix="lambda-base-", dir=parent))
-    try:
-        yield work
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _run_logged(command: Sequence[str], output: BinaryIO, *, what: str) -> None:

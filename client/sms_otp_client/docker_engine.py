@@ -34,6 +34,9 @@ from typing import IO, Any
 # Private /24s for bridges of engines started here: 10.213.N.0/24, bridge "smsotpN".
 _BRIDGE_NETWORK_PREFIX = "10.213"
 _BRIDGE_NAME_PREFIX = "smsotp"
+# Scratch data in memory, where the machine has twice this available: an engine's base image,
+# SAM's images with the layer and the containers' layers take well under half of it.
+_MEMORY_FILE_SYSTEM_BYTES = 3 * 1024**3
 
 
 class LocalContainerError(Exception):
@@ -172,6 +175,7 @@ class PrivateEngine:
         """Install docker.io if it is missing, create a bridge, start dockerd and wait until it answers."""
         ensure_packages({"dockerd": "docker.io", "docker": "docker.io"})
         self._work_dir = Path(tempfile.mkdtemp(prefix="sms-otp-docker-"))
+        _mount_memory_file_system(self._work_dir / "data")
         self._bridge, gateway = _create_bridge()
         docker_host = f"unix://{self._work_dir / 'docker.sock'}"
         log_path = self._log_path or self._work_dir / "dockerd.log"
@@ -231,6 +235,43 @@ class PrivateEngine:
         if self._bridge is not None:
             subprocess.run(["ip", "link", "delete", self._bridge], capture_output=True, check=False)  # noqa: S603, S607
             self._bridge = None
+
+
+@contextlib.contextmanager
+def memory_directory(prefix: str) -> Iterator[Path]:
+    """A temporary directory, in memory when we are root and there is room; unmounted and removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        _mount_memory_file_system(directory)
+        yield directory
+    finally:
+        for mount_point in [*_mounts_under(directory), str(directory)]:
+            subprocess.run(["umount", "--lazy", mount_point], capture_output=True, check=False)  # noqa: S603, S607
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _mount_memory_file_system(directory: Path) -> None:
+    """Mount a tmpfs on ``directory`` when we are root and there is room; else leave it on disk.
+
+    Writing and removing hundreds of megabytes of small files (images, unpacked
+    layers) is most of what an engine's or an emulator's start and stop take.
+    """
+    directory.mkdir(exist_ok=True)
+    if os.geteuid() != 0 or _available_memory_bytes() < _MEMORY_FILE_SYSTEM_BYTES * 2:
+        return
+    subprocess.run(  # noqa: S603
+        ["mount", "-t", "tmpfs", "-o", f"size={_MEMORY_FILE_SYSTEM_BYTES},mode=0700", "tmpfs", str(directory)],  # noqa: S607
+        capture_output=True,
+        check=False,
+    )
+
+
+def _available_memory_bytes() -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def ensure_packages(commands: Mapping[str, str]) -> None:

@@ -42,8 +42,11 @@ def free_port(host: str = LOOPBACK) -> int:
 class Emulator:
     """A ministack process bound to one address of this machine (127.0.0.1 unless told otherwise)."""
 
-    def __init__(self, python: Path, *, region: str = "us-east-1", log_path: Path | None = None, host: str = LOOPBACK) -> None:
+    def __init__(
+        self, python: Path, *, region: str = "us-east-1", log_path: Path | None = None, host: str = LOOPBACK, scratch: Path | None = None
+    ) -> None:
         self._python = python
+        self._scratch = scratch
         self.region = region
         self.host = host
         self._log_path = log_path
@@ -59,7 +62,7 @@ class Emulator:
         """Start the emulator and wait until it answers its health check."""
         if not self._python.exists():
             raise EmulatorError(f"The emulator's interpreter {self._python} does not exist: run `make sandbox` to create it")
-        self._work_dir = Path(tempfile.mkdtemp(prefix="sms-otp-emulator-"))
+        self._work_dir = Path(tempfile.mkdtemp(prefix="sms-otp-emulator-", dir=self._scratch))
         self.port = free_port(self.host)
         environment = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),

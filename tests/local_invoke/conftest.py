@@ -31,7 +31,7 @@ from botocore.config import Config
 
 from sms_otp_client.auth import PasswordlessClient
 from sms_otp_client.base_image import LoadedImage, load_base_image
-from sms_otp_client.docker_engine import DockerEngine, LocalContainerError, docker_engine
+from sms_otp_client.docker_engine import DockerEngine, LocalContainerError, docker_engine, memory_directory
 from sms_otp_client.emulator import LOOPBACK, Emulator, free_port
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.local_invoke import SAMPLE_PHONE_NUMBER, prepare_sandbox
@@ -73,7 +73,8 @@ def base_image(engine: DockerEngine) -> LoadedImage:
 @pytest.fixture(scope="package")
 def stack(engine: DockerEngine) -> Iterator[SandboxDeployment]:
     """The template, built for this machine and deployed into an emulator the containers reach."""
-    with Emulator(emulator_python(), host=engine.gateway) as emulator:
+    # The emulator unpacks the layer for each function it runs: in memory, that costs nothing to remove.
+    with memory_directory("sms-otp-tier-") as scratch, Emulator(emulator_python(), host=engine.gateway, scratch=scratch) as emulator:
         architecture = machine_architecture()
         build(sandbox_environment(emulator.endpoint_url, emulator.region), architecture)
         yield deploy(emulator, architecture)
