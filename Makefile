@@ -4,6 +4,8 @@
 #   .venv-sam       aws-sam-cli (pins boto3)
 #   .venv-emulator  ministack (pins botocore); Lambda handlers run on its interpreter
 #   .venv-awscli    the AWS CLI (pins botocore), for the e2e tier's documented commands
+# The web example (web/) is built with npm from its package-lock.json; its e2e test
+# drives Debian's Chromium (/usr/bin/chromium).
 
 SHELL := /bin/bash
 # The real interpreter's path (not a pyenv shim, which would loop once its folder is on PATH).
@@ -19,18 +21,18 @@ VENV := .venv
 SAM := .venv-sam/bin/sam
 PY := $(VENV)/bin/python
 
-.PHONY: help dev venvs lint validate build unit e2e local-invoke test sandbox bench clean
+.PHONY: help dev venvs lint validate build deploy web unit e2e local-invoke test sandbox bench clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-sandbox: ## main job: deploy into the local emulator and sign in with a code (SANDBOX_ARGS="--keep" keeps it running)
-	$(MAKE) -j3 $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed
+sandbox: ## main job: deploy into the local emulator and sign in with a code (SANDBOX_ARGS="--keep" keeps it running, "--web" serves the web example)
+	$(MAKE) -j3 $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed $(if $(findstring --web,$(SANDBOX_ARGS)),web/dist/main.js)
 	$(PY) -m sms_otp_client sandbox $(SANDBOX_ARGS)
 
-test: ## every check and test, as CI runs them: lint, types, sam validate --lint, sam build, every test tier
+test: ## every check and test, as CI runs them: lint, types, sam validate --lint, sam build, the web example, every test tier
 	$(MAKE) -j4 venvs
-	$(MAKE) lint validate build
+	$(MAKE) lint validate build web
 	$(PY) -m pytest
 
 dev: venvs ## set up a development checkout: every virtual environment and the pre-commit hooks
@@ -46,14 +48,25 @@ lint: $(VENV)/.installed ## ruff, ruff format and mypy
 validate: .venv-sam/.installed ## sam validate --lint (cfn-lint)
 	$(SAM) validate --lint
 
-build: .venv-sam/.installed ## sam build (.aws-sam/build)
+build: .venv-sam/.installed ## sam build into .aws-sam/build, with .venv-sam's SAM and Python 3.13 first on PATH
 	$(NEEDS_PYTHON313)
 	$(SAM) build
+
+# `sam deploy --guided` saves the region it asks for in samconfig.toml's [default]: until it has, deploy is guided.
+DEPLOY_MODE = $(PYTHON313) -c 'import tomllib; parameters = tomllib.load(open("samconfig.toml", "rb"))["default"]["deploy"]["parameters"]; \
+	print("" if "region" in parameters else "--guided")'
+
+deploy: build ## deploy to your AWS account: guided the first time (your answers go to samconfig.toml), then from samconfig.toml (DEPLOY_ARGS passes options)
+	@mode=$$($(DEPLOY_MODE)) || exit 1; \
+	if [ -n "$$mode" ]; then echo "First deployment: sam deploy --guided asks for the stack name, region and parameters, and saves them in samconfig.toml"; fi; \
+	set -x; $(SAM) deploy $$mode $(DEPLOY_ARGS)
+
+web: web/dist/main.js ## build the web example (npm ci, then an esbuild bundle in web/dist)
 
 unit: $(VENV)/.installed ## the unit tier only
 	$(PY) -m pytest -m unit
 
-e2e: venvs ## the e2e tier only (deploys into the emulator)
+e2e: venvs web ## the e2e tier only (deploys into the emulator)
 	$(PY) -m pytest -m e2e
 
 local-invoke: venvs ## the local-invoke tier only (sam local in Docker; as root it installs and starts what it needs)
@@ -63,7 +76,7 @@ bench: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed ## the 
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean: ## remove builds, virtual environments and caches
-	rm -rf .aws-sam .venv .venv-sam .venv-emulator .venv-awscli .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam .venv .venv-sam .venv-emulator .venv-awscli .pytest_cache .mypy_cache .ruff_cache .artifacts web/node_modules web/dist
 
 $(VENV)/.installed: requirements-dev.txt layers/sms_otp/requirements.txt pyproject.toml
 	$(NEEDS_PYTHON313)
@@ -78,3 +91,11 @@ $(VENV)/.installed: requirements-dev.txt layers/sms_otp/requirements.txt pyproje
 	$(PYTHON313) -m venv .venv-$*
 	.venv-$*/bin/pip install $(PIP_FLAGS) -r requirements-$*.txt
 	@touch $@
+
+# Exactly the locked versions; no dependency's install script runs (esbuild works without its own).
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+web/dist/main.js: web/node_modules/.installed web/src/main.js web/index.html
+	cd web && npm run build

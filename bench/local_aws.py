@@ -119,6 +119,8 @@ class MotoServer:
         template = load_template()
         values: dict[str, str] = {}
         for logical_id, resource in template.get("Resources", {}).items():
+            if logical_id.startswith("Fn::ForEach::"):
+                continue  # the loop makes log groups, roles and permissions: nothing the benchmark needs
             kind, properties = resource.get("Type"), resource.get("Properties", {})
             if kind == "AWS::SNS::Topic":
                 values[logical_id] = self.client("sns").create_topic(Name=f"sms-otp-bench-{logical_id}")["TopicArn"]

@@ -13,7 +13,7 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError, ProfileNotFound
 
 CUSTOM_CHALLENGE = "CUSTOM_CHALLENGE"
 _TRIGGER_ERROR_MARKER = "failed with error "
@@ -82,11 +82,9 @@ _SENTENCES = {
 
 
 def explain(error: Exception) -> str:
-    """One sentence describing a Cognito or connection error."""
-    if isinstance(error, EndpointConnectionError):
-        return f"Cannot reach the AWS endpoint ({error.kwargs.get('endpoint_url', 'unknown')}); is it running?"
+    """One sentence describing a Cognito, configuration or connection error."""
     if not isinstance(error, ClientError):
-        return f"The AWS SDK failed: {error}" if isinstance(error, BotoCoreError) else str(error)
+        return _sdk_error(error) if isinstance(error, BotoCoreError) else str(error)
     code = error.response.get("Error", {}).get("Code", "")
     message = str(error.response.get("Error", {}).get("Message", ""))
     trigger_message = _trigger_message(message) if code in ("UserLambdaValidationException", "InvalidLambdaResponseException") else None
@@ -97,6 +95,19 @@ def explain(error: Exception) -> str:
     if code in _SENTENCES:
         return _SENTENCES[code]
     return f"Cognito answered {code or 'an error'}: {message.rstrip('.')}."
+
+
+def _sdk_error(error: BotoCoreError) -> str:
+    """An error the AWS SDK raised before or instead of an answer: configuration, connection."""
+    if isinstance(error, EndpointConnectionError):
+        return f"Cannot reach the AWS endpoint ({error.kwargs.get('endpoint_url', 'unknown')}); is it running?"
+    if isinstance(error, NoRegionError):
+        return "No AWS region is configured: pass --region (such as --region us-east-1), or set AWS_REGION."
+    if isinstance(error, NoCredentialsError):
+        return "No AWS credentials were found: configure them (aws configure, or AWS_PROFILE) to reach a deployed stack."
+    if isinstance(error, ProfileNotFound):
+        return f"The AWS profile {error.kwargs.get('profile', '')!r} does not exist in your AWS configuration: check AWS_PROFILE."
+    return f"The AWS SDK failed: {error}"
 
 
 def _not_authorized(message: str) -> str:

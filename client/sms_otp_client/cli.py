@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,21 +34,27 @@ from sms_otp_client.local_invoke import (
     write_env_vars,
     write_made_events,
 )
+from sms_otp_client.phone import PhoneNumberError, normalise_phone_number
 from sms_otp_client.progress import Progress
 from sms_otp_client.sandbox import (
     PROJECT_ROOT,
     SANDBOX_DIR,
+    SandboxDeployment,
     SandboxError,
     build,
+    build_folder_lock,
     deploy,
     emulator_python,
     machine_architecture,
     sandbox_environment,
 )
 from sms_otp_client.stack import StackNotFoundError, StackOutputs
+from sms_otp_client.web import WebExampleServer, page_config
 
 DEFAULT_SANDBOX_PHONE = "+12025550143"
 SIGN_IN_STEPS = 6
+# Reads one line typed by the person signing in (``input``, or a test's script).
+CodeReader = Callable[[str], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,27 @@ class Clients:
     sqs: Any
 
 
+def _ask_for_code(read_code: CodeReader, prompt: str) -> str:
+    """A code typed by the person; asks again for anything but digits, so a typo spends no attempt."""
+    while True:
+        try:
+            typed = read_code(prompt).strip()
+        except EOFError:
+            raise SignInError(
+                "Standard input closed before a code was typed: run sign-in from a terminal, or with --inbox against a stack in test mode."
+            ) from None
+        if typed.isascii() and typed.isdigit():
+            return typed
+        prompt = "A code is digits only; type it again: "
+
+
+def _where_the_code_went(challenge: Challenge, outputs: StackOutputs, inbox: TestModeInbox | None) -> str:
+    if outputs.test_mode_topic_arn is None:
+        return f"code sent by {challenge.delivery_medium} to {challenge.destination}"
+    reader = "the inbox receives it" if inbox is not None else "the topic's email subscribers receive it"
+    return f"test mode, no SMS: the code for {challenge.destination} went to the test topic {outputs.test_mode_topic_arn}; {reader}"
+
+
 def sign_in(
     clients: Clients,
     outputs: StackOutputs,
@@ -68,8 +96,14 @@ def sign_in(
     sign_up: bool,
     wrong_first: bool,
     read_inbox: bool,
+    read_code: CodeReader = input,
 ) -> Tokens:
-    """Sign up (optionally), start CUSTOM_AUTH, get the code, answer (wrongly first if asked)."""
+    """Sign up (optionally), start CUSTOM_AUTH, get the code, answer (wrongly first if asked).
+
+    A typed code that Cognito refuses while attempts remain is asked for again;
+    once the stack's ``MaxAttempts`` are spent, Cognito ends the session and the
+    :class:`SignInError` says so.
+    """
     client = PasswordlessClient(clients.cognito, outputs.user_pool_client_id)
     inbox: TestModeInbox | None = None
     try:
@@ -87,14 +121,15 @@ def sign_in(
                 details.append("confirmed by the Pre sign-up trigger" if confirmed else "not confirmed yet")
         with progress.step("Start CUSTOM_AUTH (InitiateAuth)") as details:
             challenge = client.start(phone_number)
-            details.append(f"code sent by {challenge.delivery_medium} to {challenge.destination}")
+            details.append(_where_the_code_went(challenge, outputs, inbox))
         with progress.step("Get the code" + (" from the inbox" if inbox else "")) as details:
             if inbox is not None:
                 message = inbox.wait_for_message(trigger_source="CreateAuthChallenge_Authentication")
                 code = message.code
                 details.append(f"text: {message.text!r}")
             else:
-                code = input(f"Code sent to {challenge.destination}: ").strip()
+                where = "from the test topic" if outputs.test_mode_topic_arn else "sent"
+                code = _ask_for_code(read_code, f"Code {where} for {challenge.destination}: ")
         if wrong_first:
             with progress.step("Answer a wrong code (RespondToAuthChallenge)") as details:
                 result = client.answer(phone_number, challenge, different_code(code))
@@ -102,10 +137,17 @@ def sign_in(
                     raise SignInError("A wrong code was accepted: the stack is misconfigured.")
                 challenge = result
                 details.append("refused; Cognito asks for the code again")
-        with progress.step("Answer the right code (RespondToAuthChallenge)") as details:
+        with progress.step("Answer the code (RespondToAuthChallenge)") as details:
             result = client.answer(phone_number, challenge, code)
-            if not isinstance(result, Tokens):
-                raise SignInError("The code was refused: it may have expired, or the attempts ran out. Start again.")
+            refused = 0
+            while isinstance(result, Challenge):
+                if inbox is not None:
+                    raise SignInError("The code from the inbox was refused: the stack is misconfigured.")
+                refused += 1
+                code = _ask_for_code(read_code, "That code is not right; type it again: ")
+                result = client.answer(phone_number, result, code)
+            if refused:
+                details.append(f"{refused} wrong {'code' if refused == 1 else 'codes'} refused first")
             details.append(f"tokens issued (expire in {result.expires_in} s)")
         return result
     finally:
@@ -122,6 +164,25 @@ def print_claims(tokens: Tokens) -> None:
 def _fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(1)
+
+
+def _checked_phone_number(typed: str) -> str:
+    """The number in E.164 form, or exit with what is wrong with it; says so when it was rewritten."""
+    try:
+        phone_number = normalise_phone_number(typed)
+    except PhoneNumberError as error:
+        _fail(str(error))
+    if phone_number != typed:
+        print(f"Phone number {phone_number} (written as {typed!r}).")
+    return phone_number
+
+
+def endpoint_url(text: str) -> str:
+    """An argparse type: an http(s) URL with a host, such as ``http://127.0.0.1:4566``."""
+    parsed = urllib.parse.urlsplit(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a URL: write it with its scheme, such as http://127.0.0.1:4566")
+    return text
 
 
 def _client_factory(arguments: argparse.Namespace) -> Callable[[str], Any]:
@@ -144,15 +205,16 @@ def _client_factory(arguments: argparse.Namespace) -> Callable[[str], Any]:
 
 def command_sign_in(arguments: argparse.Namespace) -> int:
     """Sign in against a deployed stack (real AWS, or the sandbox when --endpoint-url is given)."""
-    client = _client_factory(arguments)
+    phone_number = _checked_phone_number(arguments.phone)
     try:
+        client = _client_factory(arguments)
         outputs = StackOutputs.load(client("cloudformation"), arguments.stack)
         read_inbox = arguments.inbox if arguments.inbox is not None else outputs.test_mode_topic_arn is not None
         steps = SIGN_IN_STEPS - (not read_inbox) - (not arguments.sign_up) - (not arguments.wrong_first)
         tokens = sign_in(
             Clients(client("cognito-idp"), client("sns"), client("sqs")),
             outputs,
-            arguments.phone,
+            phone_number,
             Progress(steps),
             sign_up=arguments.sign_up,
             wrong_first=arguments.wrong_first,
@@ -162,83 +224,110 @@ def command_sign_in(arguments: argparse.Namespace) -> int:
         _fail(str(error))
     except (ClientError, BotoCoreError) as error:
         _fail(explain(error))
+    except KeyboardInterrupt:
+        print("\nSign-in interrupted.", file=sys.stderr)
+        return 130
     print_claims(tokens)
     return 0
 
 
 def command_sandbox(arguments: argparse.Namespace) -> int:
     """Start the emulator, build and deploy the template into it, sign in with a code, stop."""
+    phone_number = _checked_phone_number(arguments.phone)
     started = time.perf_counter()
     architecture = machine_architecture()
-    engine: DockerEngine | None = None
-    if arguments.local_invoke:
-        engine, reason = usable_engine(os.environ)
-        if engine is None:
-            _fail(f"--local-invoke needs Docker's engine: {reason}.")
+    engine = _local_invoke_engine() if arguments.local_invoke else None
     progress = Progress(3 + SIGN_IN_STEPS + (engine is not None))
+    # For `sam local`, the emulator listens where the functions' containers reach this machine.
     emulator = Emulator(emulator_python(), host=engine.gateway if engine else LOOPBACK)
+    web_example = WebExampleServer()
     print(f"Local sandbox: the real template.yaml, deployed into ministack on {emulator.host} ({architecture}); test mode, no SMS.")
     try:
+        if arguments.web:
+            web_example.check_built()
         with progress.step("Start the emulator") as details:
             emulator.start()
             details.append(f"listening on {emulator.endpoint_url}")
         environment = sandbox_environment(emulator.endpoint_url, emulator.region)
-        with progress.step(f"sam build (FunctionArchitecture={architecture})") as details:
-            build(environment, architecture)
-            details.append(f"log: {SANDBOX_DIR / 'sam-build.log'}")
-        with progress.step("sam deploy --config-env sandbox (into the emulator)") as details:
-            deployment = deploy(emulator, architecture)
-            details.append(f"stack {deployment.stack_name}: user pool {deployment.outputs.user_pool_id}")
-            details.append(f"app client {deployment.outputs.user_pool_client_id}, test topic {deployment.outputs.test_mode_topic_arn}")
+        # The build folder is shared with other sandboxes and the e2e tier: one build and deploy at a time.
+        with build_folder_lock(on_wait=lambda message: print(message, flush=True)):
+            with progress.step(f"sam build (FunctionArchitecture={architecture})") as details:
+                build(environment, architecture)
+                details.append(f"log: {SANDBOX_DIR / 'sam-build.log'}")
+            with progress.step("sam deploy --config-env sandbox (into the emulator)") as details:
+                deployment = deploy(emulator, architecture)
+                details.append(f"stack {deployment.stack_name}: user pool {deployment.outputs.user_pool_id}")
+                details.append(f"app client {deployment.outputs.user_pool_client_id}, test topic {deployment.outputs.test_mode_topic_arn}")
         tokens = sign_in(
             Clients(deployment.client("cognito-idp"), deployment.client("sns"), deployment.client("sqs")),
             deployment.outputs,
-            arguments.phone,
+            phone_number,
             progress,
             sign_up=True,
             wrong_first=True,
             read_inbox=True,
         )
         print_claims(tokens)
-        if engine is not None:
-            with progress.step("Prepare sam local invoke (base image, env vars, events, SAM config)") as details:
-                image = load_base_image(engine.docker(), architecture, log=SANDBOX_DIR / "base-image.log")
-                config = prepare_sandbox(
-                    deployment,
-                    image_options=image.sam_options(),
-                    architecture=architecture,
-                    phone_number=arguments.phone,
-                    directory=LOCAL_INVOKE_DIR,
-                    now=int(time.time()),
-                )
-                details.append(f"functions run on {image.project_tag}; files in {LOCAL_INVOKE_DIR.relative_to(PROJECT_ROOT)}/")
-            _print_local_invoke_commands(config)
-        if arguments.keep or engine is not None:
-            print(f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:")
-            print(f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\")
-            print(f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up")
-            signal.pause()
+        local_invoke = _prepare_local_invoke(engine, deployment, architecture, phone_number, progress) if engine else ""
+        if arguments.web:
+            web_example.start(page_config(deployment.outputs, emulator.endpoint_url))
+        if arguments.keep or arguments.web or engine is not None:
+            wait_for_ctrl_c(
+                local_invoke
+                + (f"\nThe web example, against the emulator: {web_example.url}" if arguments.web else "")
+                + f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:\n"
+                f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\\n"
+                f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up"
+            )
+            print("\nStopping the emulator ...")
     except (EmulatorError, SandboxError, SignInError, StackNotFoundError, InboxTimeoutError, LocalContainerError) as error:
         _fail(str(error))
     except (ClientError, BotoCoreError) as error:
         _fail(explain(error))
     except KeyboardInterrupt:
-        print("\nInterrupted.")
-        return 130
+        interrupted = True
+    else:
+        interrupted = False
     finally:
-        emulator.stop()
+        _stop_despite_ctrl_c(emulator)
+        web_example.stop()
+    if interrupted:
+        print("\nInterrupted; the emulator is stopped.", file=sys.stderr)
+        return 130
     print(f"\nSandbox finished in {time.perf_counter() - started:.1f} s; the emulator is stopped.")
     return 0
 
 
-def _print_local_invoke_commands(config: Path) -> None:
+def _local_invoke_engine() -> DockerEngine:
+    engine, reason = usable_engine(os.environ)
+    if engine is None:
+        _fail(f"--local-invoke needs Docker's engine: {reason}.")
+    return engine
+
+
+def _prepare_local_invoke(
+    engine: DockerEngine, deployment: SandboxDeployment, architecture: str, phone_number: str, progress: Progress
+) -> str:
+    """Load the base image and write local-invoke/ for the sandbox; return the commands to announce."""
+    with progress.step("Prepare sam local invoke (base image, env vars, events, SAM config)") as details:
+        image = load_base_image(engine.docker(), architecture, log=SANDBOX_DIR / "base-image.log")
+        config = prepare_sandbox(
+            deployment,
+            image_options=image.sam_options(),
+            architecture=architecture,
+            phone_number=phone_number,
+            directory=LOCAL_INVOKE_DIR,
+            now=int(time.time()),
+        )
+        details.append(f"functions run on {image.project_tag}; files in {LOCAL_INVOKE_DIR.relative_to(PROJECT_ROOT)}/")
     relative = config.relative_to(PROJECT_ROOT)
-    print("\nsam local invoke runs the sandbox's functions in containers now. From the project's folder:")
+    lines = ["", "sam local invoke runs the sandbox's functions in containers now. From the project's folder:"]
     for function, event in (
         ("CreateAuthChallengeFunction", "events/create_auth_challenge.json"),
         ("VerifyAuthChallengeFunction", f"{relative.parent}/events/verify_auth_challenge.json"),
     ):
-        print(f"  .venv-sam/bin/sam local invoke --config-file {relative} {function} -e {event}")
+        lines.append(f"  .venv-sam/bin/sam local invoke --config-file {relative} {function} -e {event}")
+    return "\n".join(lines)
 
 
 def _write_files(arguments: argparse.Namespace, write: Callable[[Callable[[str], Any]], list[Path]]) -> int:
@@ -265,9 +354,10 @@ def command_env_vars(arguments: argparse.Namespace) -> int:
 
 def command_make_events(arguments: argparse.Namespace) -> int:
     """Write the sample events that depend on the time or on the stack, made for a deployed stack."""
+    phone_number = _checked_phone_number(arguments.phone)
 
     def write(client: Callable[[str], Any]) -> list[Path]:
-        return write_made_events(client, arguments.stack, arguments.phone, Path(arguments.out), now=int(time.time()))
+        return write_made_events(client, arguments.stack, phone_number, Path(arguments.out), now=int(time.time()))
 
     return _write_files(arguments, write)
 
@@ -280,7 +370,7 @@ def command_base_image(_arguments: argparse.Namespace) -> int:
         _fail(f"Docker's engine is needed: {reason}.")
     SANDBOX_DIR.mkdir(exist_ok=True)
     log = SANDBOX_DIR / "base-image.log"
-    print(f"Loading the offline Lambda base image for {architecture} (the first build takes a minute or two; log: {log}) ...")
+    print(f"Loading the offline Lambda base image for {architecture} (the first build takes about a minute; log: {log}) ...")
     try:
         image = load_base_image(engine.docker(), architecture, log=log)
     except LocalContainerError as error:
@@ -291,6 +381,28 @@ def command_base_image(_arguments: argparse.Namespace) -> int:
     else:
         print(f"A real {official_tag(architecture)} is present and was left alone; add `{' '.join(image.sam_options())}` to use this one.")
     return 0
+
+
+def wait_for_ctrl_c(announcement: str, pause: Callable[[], object] = signal.pause) -> None:
+    """Print ``announcement``, then block until Ctrl-C (SIGINT), the documented way to end ``sandbox --keep``; then return normally.
+
+    The announcement is printed inside the wait, so a Ctrl-C that follows it at once is already the documented one.
+    """
+    try:
+        print(announcement, flush=True)
+        while True:
+            pause()
+    except KeyboardInterrupt:
+        return
+
+
+def _stop_despite_ctrl_c(emulator: Emulator) -> None:
+    """Stop the emulator; a second Ctrl-C meanwhile must not leave its processes running."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        emulator.stop()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _terminate(signum: int, _frame: object) -> NoReturn:
@@ -305,10 +417,10 @@ def parser() -> argparse.ArgumentParser:
 
     sign_in_parser = commands.add_parser("sign-in", help="sign in with a code against a deployed stack")
     sign_in_parser.add_argument("--stack", required=True, help="CloudFormation stack name")
-    sign_in_parser.add_argument("--phone", required=True, help="phone number in E.164 form, such as +14155550123")
+    sign_in_parser.add_argument("--phone", required=True, help="phone number in E.164 form, such as +14155550123 (spaces are removed)")
     sign_in_parser.add_argument("--sign-up", action="store_true", help="create the account first")
     sign_in_parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
-    sign_in_parser.add_argument("--endpoint-url", help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT")
+    sign_in_parser.add_argument("--endpoint-url", type=endpoint_url, help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT")
     sign_in_parser.add_argument("--wrong-first", action="store_true", help="answer a wrong code once before the right one")
     inbox = sign_in_parser.add_mutually_exclusive_group()
     inbox.add_argument("--inbox", dest="inbox", action="store_true", default=None, help="read the code from the test topic")
@@ -318,10 +430,11 @@ def parser() -> argparse.ArgumentParser:
     sandbox_parser = commands.add_parser("sandbox", help="deploy into the local emulator and sign in (no AWS account needed)")
     sandbox_parser.add_argument("--phone", default=DEFAULT_SANDBOX_PHONE, help=f"phone number to sign up (default {DEFAULT_SANDBOX_PHONE})")
     sandbox_parser.add_argument("--keep", action="store_true", help="keep the emulator running until Ctrl-C")
+    sandbox_parser.add_argument("--web", action="store_true", help="also serve the web example (web/) against the emulator; implies --keep")
     sandbox_parser.add_argument(
         "--local-invoke",
         action="store_true",
-        help="also prepare `sam local invoke` (Docker's engine, offline base image, files in local-invoke/); keeps running",
+        help="also prepare `sam local invoke` (Docker's engine, offline base image, files in local-invoke/); implies --keep",
     )
     sandbox_parser.set_defaults(run=command_sandbox)
 
@@ -330,7 +443,9 @@ def parser() -> argparse.ArgumentParser:
     for stack_parser in (env_vars_parser, make_events_parser):
         stack_parser.add_argument("--stack", required=True, help="CloudFormation stack name")
         stack_parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
-        stack_parser.add_argument("--endpoint-url", help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT")
+        stack_parser.add_argument(
+            "--endpoint-url", type=endpoint_url, help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT"
+        )
     env_vars_parser.add_argument("--out", default=str(LOCAL_INVOKE_DIR / "env.json"), help="file to write (default local-invoke/env.json)")
     env_vars_parser.set_defaults(run=command_env_vars)
     make_events_parser.add_argument(

@@ -234,6 +234,8 @@ def sam_local_config(
         "add_host": [add_host],
         "region": region,
         "skip_pull_image": "--skip-pull-image" in image_options,
+        # The template's Fn::ForEach blocks, expanded by SAM CLI (as samconfig.toml asks for every command).
+        "language_extensions": True,
     }
     if "--invoke-image" in image_options:
         parameters["invoke_image"] = [image_options[image_options.index("--invoke-image") + 1]]
@@ -278,18 +280,25 @@ def write_made_events(client: Callable[[str], Any], stack_name: str, phone_numbe
 
 
 def prepare_sandbox(
-    deployment: SandboxDeployment, *, image_options: Sequence[str], architecture: str, phone_number: str, directory: Path, now: int
+    deployment: SandboxDeployment,
+    *,
+    image_options: Sequence[str],
+    architecture: str,
+    phone_number: str,
+    directory: Path,
+    now: int,
+    template: Path = BUILD_DIR / "template.yaml",
 ) -> Path:
     """Write what ``sam local`` needs for the sandbox to ``directory``: env vars, made events, a SAM config file.
 
-    Returns the config file, for ``sam local invoke --config-file``.
+    ``template`` is the sandbox's build. Returns the config file, for ``sam local invoke --config-file``.
     """
     env_vars_path = write_env_vars(deployment.outputs, directory / "env.json")
     write_made_events(deployment.client, deployment.stack_name, phone_number, directory / "events", now=now)
     config = directory / "samconfig.toml"
     config.write_text(
         sam_local_config(
-            template=BUILD_DIR / "template.yaml",
+            template=template,
             env_vars_path=env_vars_path,
             architecture=architecture,
             region=deployment.region,

@@ -7,11 +7,15 @@ configuration files are hidden from the subprocesses.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import platform
 import shlex
 import subprocess
+import sys
 import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +30,7 @@ SANDBOX_CONFIG_ENV = "sandbox"
 SANDBOX_DIR = PROJECT_ROOT / ".sandbox"
 BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox-build"
 CACHE_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox-cache"
+BUILD_LOCK = PROJECT_ROOT / ".aws-sam" / "sandbox-build.lock"
 # Throw-away credentials: the emulator does not check them.
 SANDBOX_ACCESS_KEY = "sandbox"
 SANDBOX_SECRET_KEY = "sandbox"  # noqa: S105 - not a secret
@@ -55,10 +60,11 @@ def sandbox_config() -> dict[str, Any]:
     return sandbox
 
 
-def sandbox_parameter_overrides(architecture: str) -> list[str]:
-    """The [sandbox] parameter overrides of samconfig.toml, with this machine's architecture."""
-    overrides = shlex.split(sandbox_config()["deploy"]["parameters"]["parameter_overrides"])
-    return [item for item in overrides if not item.startswith("FunctionArchitecture=")] + [f"FunctionArchitecture={architecture}"]
+def sandbox_parameter_overrides(architecture: str, extra: Mapping[str, str] | None = None) -> list[str]:
+    """The [sandbox] parameter overrides of samconfig.toml, with this machine's architecture and ``extra`` on top."""
+    overrides = dict(item.split("=", 1) for item in shlex.split(sandbox_config()["deploy"]["parameters"]["parameter_overrides"]))
+    overrides.update({"FunctionArchitecture": architecture, **(extra or {})})
+    return [f"{name}={value}" for name, value in overrides.items()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +105,34 @@ def sandbox_environment(endpoint_url: str, region: str) -> dict[str, str]:
             "AWS_CONFIG_FILE": str(empty),
             "AWS_SHARED_CREDENTIALS_FILE": str(empty),
             "SAM_CLI_TELEMETRY": "0",
+            # The emulator answers at once; SAM's default of 5 s between status polls was most of a deploy.
+            "SAM_CLI_POLL_DELAY": "0.5",
         }
     )
     return environment
+
+
+@contextmanager
+def build_folder_lock(on_wait: Callable[[str], object] = lambda _message: None) -> Iterator[None]:
+    """Hold the build folder for one ``build`` and ``deploy`` at a time.
+
+    Every sandbox of a checkout and the e2e tier build into one folder with one
+    cache (so the layer's dependencies are installed once, not per run); two
+    builds at once would trip over each other's files. A second run waits for the
+    first to deploy, and ``on_wait`` tells the person why. ``flock`` releases the
+    lock when its holder exits, however it exits, so no stale lock survives.
+    """
+    BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with BUILD_LOCK.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait(f"Another sandbox or test run is building in {BUILD_DIR.relative_to(PROJECT_ROOT)}; waiting for it to deploy ...")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _run(command: list[str], *, environment: dict[str, str], log_name: str) -> None:
@@ -115,7 +146,13 @@ def _run(command: list[str], *, environment: dict[str, str], log_name: str) -> N
 
 
 def build(environment: dict[str, str], architecture: str) -> None:
-    """``sam build`` of the real template, for this machine's architecture."""
+    """``sam build`` of the real template, for this machine's architecture.
+
+    SAM looks for the runtime's interpreter (python3.13) on ``PATH``; the one
+    running this client is that version (``requires-python``), so its folder
+    goes first, which also gets past a pyenv shim whose global version is another.
+    """
+    environment = {**environment, "PATH": os.pathsep.join([str(Path(sys.base_prefix) / "bin"), environment.get("PATH", "")])}
     _run(
         [
             str(sam_executable()),
@@ -137,10 +174,17 @@ def build(environment: dict[str, str], architecture: str) -> None:
     )
 
 
-def deploy(emulator: Emulator, architecture: str) -> SandboxDeployment:
-    """``sam deploy`` of the built template into the emulator; returns the stack's outputs."""
+def deploy(
+    emulator: Emulator, architecture: str, *, stack_name: str | None = None, overrides: Mapping[str, str] | None = None
+) -> SandboxDeployment:
+    """``sam deploy`` of the built template into the emulator; returns the stack's outputs.
+
+    ``stack_name`` and ``overrides`` deploy another stack of the same build, with
+    other parameters on top of samconfig.toml's [sandbox] ones.
+    """
     environment = sandbox_environment(emulator.endpoint_url, emulator.region)
-    stack_name = sandbox_config()["global"]["parameters"]["stack_name"]
+    default_stack_name: str = sandbox_config()["global"]["parameters"]["stack_name"]
+    stack_name = stack_name or default_stack_name
     _run(
         [
             str(sam_executable()),
@@ -149,16 +193,18 @@ def deploy(emulator: Emulator, architecture: str) -> SandboxDeployment:
             str(PROJECT_ROOT / "samconfig.toml"),
             "--config-env",
             SANDBOX_CONFIG_ENV,
+            "--stack-name",
+            stack_name,
             "--template-file",
             str(BUILD_DIR / "template.yaml"),
             "--region",
             emulator.region,
             "--no-progressbar",
             "--parameter-overrides",
-            *sandbox_parameter_overrides(architecture),
+            *sandbox_parameter_overrides(architecture, overrides),
         ],
         environment=environment,
-        log_name="sam-deploy.log",
+        log_name="sam-deploy.log" if stack_name == default_stack_name else f"sam-deploy-{stack_name}.log",
     )
     session = boto3.session.Session(
         aws_access_key_id=SANDBOX_ACCESS_KEY, aws_secret_access_key=SANDBOX_SECRET_KEY, region_name=emulator.region

@@ -20,7 +20,15 @@ import pytest
 from sms_otp_client.auth import PasswordlessClient
 from sms_otp_client.emulator import Emulator
 from sms_otp_client.inbox import TestModeInbox
-from sms_otp_client.sandbox import SandboxDeployment, build, deploy, emulator_python, machine_architecture, sandbox_environment
+from sms_otp_client.sandbox import (
+    SandboxDeployment,
+    build,
+    build_folder_lock,
+    deploy,
+    emulator_python,
+    machine_architecture,
+    sandbox_environment,
+)
 
 # +1 202 555 0100 to 0199: valid numbers reserved for fiction.
 _NUMBERS = (f"+120255501{n:02d}" for n in itertools.count())
@@ -35,8 +43,10 @@ def emulator() -> Iterator[Emulator]:
 @pytest.fixture(scope="session")
 def sandbox(emulator: Emulator) -> SandboxDeployment:
     architecture = machine_architecture()
-    build(sandbox_environment(emulator.endpoint_url, emulator.region), architecture)
-    return deploy(emulator, architecture)
+    # The build folder is the sandbox's: a sandbox running meanwhile takes turns with this build.
+    with build_folder_lock():
+        build(sandbox_environment(emulator.endpoint_url, emulator.region), architecture)
+        return deploy(emulator, architecture)
 
 
 @pytest.fixture
@@ -117,3 +127,29 @@ def invoke(sandbox: SandboxDeployment, function_name: str, event: dict[str, Any]
     response = sandbox.client("lambda").invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
     payload = json.loads(response["Payload"].read() or b"null")
     return {"function_error": response.get("FunctionError"), "payload": payload}
+
+
+# A second stack of the same build (its parameters change no code) that also allows password sign-in, with MFA required.
+PASSWORD_STACK_NAME = "sms-otp-sandbox-password"
+PASSWORD_STACK_OVERRIDES = {"PasswordSignIn": "true", "MfaConfiguration": "ON"}
+# The emulator's sign-up confirmation code: it sends none, and checks it only when started with AUTH=true.
+EMULATOR_SIGN_UP_CODE = "123456"
+
+
+@pytest.fixture(scope="session")
+def password_sandbox(emulator: Emulator, sandbox: SandboxDeployment) -> SandboxDeployment:
+    # After `sandbox`, which builds and creates SAM's artifact bucket; this deploy uploads nothing new.
+    return deploy(emulator, machine_architecture(), stack_name=PASSWORD_STACK_NAME, overrides=PASSWORD_STACK_OVERRIDES)
+
+
+@pytest.fixture
+def password_inbox(password_sandbox: SandboxDeployment, phone_number: str) -> Iterator[TestModeInbox]:
+    assert password_sandbox.outputs.test_mode_topic_arn is not None
+    created = TestModeInbox.create(
+        sqs=password_sandbox.client("sqs"),
+        sns=password_sandbox.client("sns"),
+        topic_arn=password_sandbox.outputs.test_mode_topic_arn,
+        recipient=phone_number,
+    )
+    yield created
+    created.delete()

@@ -6,11 +6,14 @@ import json
 import subprocess
 from pathlib import Path
 
+import pyotp
 import pytest
 
 from sms_otp_client.auth import decode_jwt_claims, random_password
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment
+
+from .conftest import EMULATOR_SIGN_UP_CODE
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +39,7 @@ def test_the_readme_cli_commands_sign_in(sandbox: SandboxDeployment, sandbox_env
         "cognito-idp", "sign-up",
         "--client-id", client_id,
         "--username", phone_number,
-        "--password", random_password(),
+        f"--password={random_password()}",  # a password may start with "-", which the CLI would take for an option
         "--user-attributes", f"Name=phone_number,Value={phone_number}",
     )  # fmt: skip
     assert signed_up["UserConfirmed"] is True
@@ -63,3 +66,87 @@ def test_the_readme_cli_commands_sign_in(sandbox: SandboxDeployment, sandbox_env
     # THEN the CLI prints tokens for that phone number
     claims = decode_jwt_claims(answered["AuthenticationResult"]["IdToken"])
     assert claims["phone_number"] == phone_number
+
+
+def readme_srp_snippet() -> str:
+    """The Python the README runs for the SRP step (the AWS CLI cannot compute SRP), exactly as written there."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    opening, closing = ".venv/bin/python - <<'EOF'\n", "\nEOF\n"
+    assert readme.count(opening) == 1
+    return readme.split(opening, 1)[1].split(closing, 1)[0]
+
+
+def test_the_readme_password_walkthrough(password_sandbox: SandboxDeployment, sandbox_env: dict[str, str], phone_number: str):
+    client_id = password_sandbox.outputs.user_pool_client_id
+    password = random_password()
+    environment = {
+        **sandbox_env,
+        "POOL_ID": password_sandbox.outputs.user_pool_id,
+        "CLIENT_ID": client_id,
+        "PHONE": phone_number,
+        "PASSWORD": password,
+    }
+
+    def srp_sign_in() -> dict:
+        result = subprocess.run(  # noqa: S603 - the project's interpreter and the README's own code
+            [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-"],
+            input=readme_srp_snippet(),
+            env=environment,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    # GIVEN a user who signed up with a password and confirmed it (the emulator sends no code and takes its fixed one)
+    signed_up = aws(
+        environment,
+        "cognito-idp", "sign-up",
+        "--client-id", client_id,
+        "--username", phone_number,
+        f"--password={password}",
+        "--user-attributes", f"Name=phone_number,Value={phone_number}",
+    )  # fmt: skip
+    assert signed_up["UserConfirmed"] is False
+    aws(
+        environment,
+        "cognito-idp", "confirm-sign-up",
+        "--client-id", client_id,
+        "--username", phone_number,
+        "--confirmation-code", EMULATOR_SIGN_UP_CODE,
+    )  # fmt: skip
+
+    # WHEN they sign in by password and enrol an authenticator app with the access token
+    access_token = srp_sign_in()["AuthenticationResult"]["AccessToken"]
+    secret = aws(environment, "cognito-idp", "associate-software-token", "--access-token", access_token)["SecretCode"]
+    app = pyotp.TOTP(secret)
+    verified = aws(
+        environment,
+        "cognito-idp", "verify-software-token",
+        "--access-token", access_token,
+        "--user-code", app.now(),
+        "--friendly-device-name", "phone",
+    )  # fmt: skip
+    assert verified["Status"] == "SUCCESS"
+    aws(
+        environment,
+        "cognito-idp", "set-user-mfa-preference",
+        "--access-token", access_token,
+        "--software-token-mfa-settings", "Enabled=true,PreferredMfa=true",
+    )  # fmt: skip
+
+    # THEN the next password sign-in asks for the app's code, and the code gives tokens
+    challenge = srp_sign_in()
+    assert challenge["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    answered = aws(
+        environment,
+        "cognito-idp", "respond-to-auth-challenge",
+        "--client-id", client_id,
+        "--challenge-name", "SOFTWARE_TOKEN_MFA",
+        "--session", challenge["Session"],
+        "--challenge-responses", f"USERNAME={phone_number},SOFTWARE_TOKEN_MFA_CODE={app.now()}",
+    )  # fmt: skip
+    assert decode_jwt_claims(answered["AuthenticationResult"]["IdToken"])["phone_number"] == phone_number

@@ -32,6 +32,8 @@ def _event(name: str, sandbox: SandboxDeployment, phone_number: str) -> dict:
     [
         ("custom_sms_sender_sign_up.json", "482913", "Your verification code is 482913. Do not share it with anyone."),
         ("custom_sms_sender_forgot_password.json", "000417", "Your password reset code is 000417. Do not share it with anyone."),
+        # SMS MFA codes, and Cognito's own SMS OTP sign-in codes on pools that use it.
+        ("custom_sms_sender_authentication.json", "305172", "Your sign-in code is 305172. Do not share it with anyone."),
         (
             "custom_sms_sender_admin_create_user.json",
             "Tmp&lt;9&gt;pass",

@@ -16,6 +16,7 @@ SAM, its containers) is stopped by process or container id at the end.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,10 +37,12 @@ from sms_otp_client.emulator import LOOPBACK, Emulator, free_port
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.local_invoke import SAMPLE_PHONE_NUMBER, prepare_sandbox
 from sms_otp_client.sandbox import (
+    BUILD_DIR,
     PROJECT_ROOT,
     SANDBOX_DIR,
     SandboxDeployment,
     build,
+    build_folder_lock,
     deploy,
     emulator_python,
     machine_architecture,
@@ -71,13 +74,24 @@ def base_image(engine: DockerEngine) -> LoadedImage:
 
 
 @pytest.fixture(scope="package")
-def stack(engine: DockerEngine) -> Iterator[SandboxDeployment]:
+def scratch() -> Iterator[Path]:
+    """The tier's files, in memory when root (the emulator unpacks the layer for each function it runs)."""
+    with memory_directory("sms-otp-tier-") as directory:
+        yield directory
+
+
+@pytest.fixture(scope="package")
+def stack(engine: DockerEngine, scratch: Path) -> Iterator[SandboxDeployment]:
     """The template, built for this machine and deployed into an emulator the containers reach."""
-    # The emulator unpacks the layer for each function it runs: in memory, that costs nothing to remove.
-    with memory_directory("sms-otp-tier-") as scratch, Emulator(emulator_python(), host=engine.gateway, scratch=scratch) as emulator:
+    with Emulator(emulator_python(), host=engine.gateway, scratch=scratch) as emulator:
         architecture = machine_architecture()
-        build(sandbox_environment(emulator.endpoint_url, emulator.region), architecture)
-        yield deploy(emulator, architecture)
+        # The build folder is the sandbox's: a sandbox running meanwhile takes turns with this build.
+        with build_folder_lock():
+            build(sandbox_environment(emulator.endpoint_url, emulator.region), architecture)
+            deployment = deploy(emulator, architecture)
+            # SAM mounts the functions' folders while it runs: a copy, which no later build changes.
+            shutil.copytree(BUILD_DIR, scratch / "build", symlinks=True)
+        yield deployment
 
 
 @pytest.fixture(scope="package")
@@ -91,11 +105,9 @@ def phone_number(stack: SandboxDeployment) -> str:
 
 
 @pytest.fixture(scope="package")
-def local_invoke_dir(
-    stack: SandboxDeployment, base_image: LoadedImage, phone_number: str, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """What `sms-otp sandbox --local-invoke` writes to local-invoke/, written here to a temporary folder."""
-    directory = tmp_path_factory.mktemp("local-invoke")
+def local_invoke_dir(stack: SandboxDeployment, base_image: LoadedImage, phone_number: str, scratch: Path) -> Path:
+    """What `sms-otp sandbox --local-invoke` writes to local-invoke/, written here to the tier's folder."""
+    directory = scratch / "local-invoke"
     prepare_sandbox(
         stack,
         image_options=base_image.sam_options(),
@@ -103,6 +115,7 @@ def local_invoke_dir(
         phone_number=phone_number,
         directory=directory,
         now=int(time.time()),
+        template=scratch / "build" / "template.yaml",
     )
     return directory
 

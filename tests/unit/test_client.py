@@ -106,3 +106,15 @@ def test_the_sandbox_deploys_for_this_machines_architecture() -> None:
     # THEN test mode stays on and exactly one architecture is passed
     assert "TestMode=true" in overrides
     assert [item for item in overrides if item.startswith("FunctionArchitecture=")] == ["FunctionArchitecture=arm64"]
+
+
+def test_extra_sandbox_overrides_add_to_and_replace_samconfigs() -> None:
+    # GIVEN samconfig.toml's [sandbox] parameters / WHEN a second stack adds one and replaces another
+    overrides = sandbox_parameter_overrides("x86_64", {"PasswordSignIn": "true", "TestMode": "false"})
+
+    # THEN each parameter is passed once, with the extra value
+    names = [item.split("=", 1)[0] for item in overrides]
+    assert len(names) == len(set(names))
+    assert "PasswordSignIn=true" in overrides
+    assert "TestMode=false" in overrides
+    assert "Stage=dev" in overrides

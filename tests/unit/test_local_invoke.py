@@ -265,6 +265,7 @@ def test_the_sandbox_sam_config_runs_on_the_offline_image(official_is_ours: bool
         assert parameters["add_host"] == ["aws-emulator-45123:10.213.7.1"]
         assert "FunctionArchitecture=x86_64" in parameters["parameter_overrides"]
         assert parameters["skip_pull_image"] is True
+        assert parameters["language_extensions"] is True
         assert parameters.get("invoke_image") == (None if official_is_ours else [project_tag("x86_64")])
 
 

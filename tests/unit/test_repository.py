@@ -11,7 +11,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # A target at the start of a line, not a file rule (those hold a slash or a dot) and not a pattern rule.
 _TARGET = re.compile(r"^([a-z][a-z0-9-]*):(?!=)", re.MULTILINE)
-# "issue 8", "issues 3 and 4", "#12" as a reference to a tracker: work history, not product.
+# The word "issue" or "PR" followed by a number, or a bare "#" and a number: a reference to a
+# tracker, which is work history, not product.
 _WORK_HISTORY = re.compile(r"\bissues? #?\d+|\bPR #?\d+|(?<![\w&])#\d{1,4}\b(?![\w-])", re.IGNORECASE)
 
 

@@ -1,0 +1,47 @@
+"""The template's Rules, enforced by the emulator's CloudFormation as AWS does: before anything is created."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from sms_otp_client.sandbox import SandboxDeployment
+
+pytestmark = pytest.mark.e2e
+
+STACK_NAME = "sms-otp-rules-check"
+
+
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        pytest.param(
+            {"Stage": "prod", "TestMode": "true"},
+            "TestMode=true cannot be deployed with Stage=prod; messages would never reach a phone.",
+            id="TestModeIsNotForProduction",
+        ),
+    ],
+)
+def test_a_parameter_set_a_rule_forbids_is_refused_before_anything_is_created(
+    sandbox: SandboxDeployment, parameters: dict[str, str], message: str
+):
+    # GIVEN the packaged template sam deploy sent for the sandbox (code in the emulator's S3)
+    cloudformation = sandbox.client("cloudformation")
+    body = cloudformation.get_template(StackName=sandbox.stack_name, TemplateStage="Original")["TemplateBody"]
+
+    # WHEN a stack is created from it with a parameter set a rule forbids
+    with pytest.raises(ClientError) as refusal:
+        cloudformation.create_stack(
+            StackName=STACK_NAME,
+            TemplateBody=body if isinstance(body, str) else json.dumps(body),
+            Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+
+    # THEN CloudFormation refuses it with the rule's message, and no stack exists
+    assert refusal.value.response["Error"]["Code"] == "ValidationError"
+    assert message in refusal.value.response["Error"]["Message"]
+    with pytest.raises(ClientError, match="does not exist"):
+        cloudformation.describe_stacks(StackName=STACK_NAME)

@@ -1,0 +1,88 @@
+"""The README says what the repository does: its parameter table is the template's, its pinned versions the layer's."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import cfn_yaml
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+TEMPLATE_PARAMETERS: dict[str, dict[str, Any]] = json.loads(json.dumps(cfn_yaml.load(str(ROOT / "template.yaml"))))["Parameters"]
+# Beyond this many allowed values the README gives the first and the last, and how many there are.
+LISTED_VALUES = 5
+
+
+def _parameter_rows() -> dict[str, list[dict[str, str]]]:
+    """The rows of the README's parameter table, by parameter name (a list, to catch a name listed twice)."""
+    section = README.split("\n### Parameters\n", 1)[1].split("\n#", 1)[0]
+    rows: dict[str, list[dict[str, str]]] = {}
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            name, default, allowed, description = (cell.strip() for cell in line.strip().strip("|").split(" | "))
+            rows.setdefault(name.strip("`"), []).append({"default": default, "allowed": allowed, "description": description})
+    return rows
+
+
+ROWS = _parameter_rows()
+
+
+def _backticked(text: str) -> list[str]:
+    return re.findall(r"`([^`]*)`", text)
+
+
+def test_the_table_lists_every_template_parameter_once() -> None:
+    assert sorted(ROWS) == sorted(TEMPLATE_PARAMETERS)
+    assert [name for name, rows in ROWS.items() if len(rows) > 1] == []
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATE_PARAMETERS))
+def test_the_default_is_the_templates(name: str) -> None:
+    default = str(TEMPLATE_PARAMETERS[name].get("Default", ""))
+    assert ROWS[name][0]["default"] == (f"`{default}`" if default else "empty")
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATE_PARAMETERS))
+def test_the_allowed_values_are_the_templates(name: str) -> None:
+    # GIVEN a parameter's constraint in the template, and the README's "Allowed" cell
+    parameter, allowed = TEMPLATE_PARAMETERS[name], ROWS[name][0]["allowed"]
+    # THEN the cell says the same thing
+    if "AllowedValues" in parameter:
+        values = [str(value) for value in parameter["AllowedValues"]]
+        if len(values) <= LISTED_VALUES:
+            assert _backticked(allowed) == values
+        else:
+            assert _backticked(allowed) == [values[0], values[-1]]
+            assert f"the {len(values)} values" in allowed
+    elif "AllowedPattern" in parameter:
+        # The constraint's own words, less the "or empty" that the Default column already says.
+        constraint = re.sub(r", or empty.*$", "", parameter["ConstraintDescription"])
+        assert allowed.replace("`", "") == constraint
+        assert all(re.fullmatch(parameter["AllowedPattern"], example) for example in _backticked(allowed))
+    else:
+        assert allowed == f"{parameter['MinValue']} to {parameter['MaxValue']}"
+
+
+def _pins() -> dict[str, str]:
+    lines = (ROOT / "layers" / "sms_otp" / "requirements.txt").read_text().splitlines()
+    return dict(line.split("==") for line in lines if line and not line.startswith("#"))
+
+
+def test_the_pinned_sdk_versions_the_readme_names_are_the_layers() -> None:
+    # GIVEN the README's sentence about the SDK the layer ships
+    named = re.search(r"The layer ships boto3 (\S+) and botocore (\S+), both pinned", README.replace("\n", " "))
+    assert named is not None
+    # THEN both are pinned in the layer's requirements, at those versions
+    assert (_pins()["boto3"], _pins()["botocore"]) == named.groups()
+
+
+@pytest.mark.parametrize(("package", "version"), sorted(_pins().items()))
+def test_the_tests_run_against_the_layers_pinned_versions(package: str, version: str) -> None:
+    assert importlib.metadata.version(package) == version
