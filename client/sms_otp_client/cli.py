@@ -370,7 +370,7 @@ def command_base_image(_arguments: argparse.Namespace) -> int:
         _fail(f"Docker's engine is needed: {reason}.")
     SANDBOX_DIR.mkdir(exist_ok=True)
     log = SANDBOX_DIR / "base-image.log"
-    print(f"Loading the offline Lambda base image for {architecture} (the first build takes about a minute; log: {log}) ...")
+    print(f"Loading the offline Lambda base image for {architecture} (the first build takes under a minute; log: {log}) ...")
     try:
         image = load_base_image(engine.docker(), architecture, log=log)
     except LocalContainerError as error:
