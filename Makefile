@@ -99,3 +99,10 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 
 web/dist/main.js: web/node_modules/.installed web/src/main.js web/index.html
 	cd web && npm run build
+
+# Mutation testing of codes, custom_auth, limits and custom_sms with mutmut (over an hour on
+# two cores; not part of `make test`). MUTATION_ARGS passes mutant names or globs to `mutmut run`.
+.PHONY: mutation
+
+mutation: $(VENV)/.installed ## mutation testing of the layer's core modules (mutmut; over an hour, not in CI)
+	$(PY) tests/mutation/run.py $(MUTATION_ARGS)

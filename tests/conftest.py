@@ -11,12 +11,13 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.testkit.lambda_context import FakeLambdaContext
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 
@@ -38,19 +39,6 @@ def load_event() -> EventLoader:
         return copy.deepcopy(_read_event(name.removesuffix(".json")))
 
     return load
-
-
-@dataclass(frozen=True, slots=True)
-class FakeLambdaContext:
-    """The attributes Powertools' ``inject_lambda_context`` reads from a real context."""
-
-    function_name: str = "sms-otp-test-function"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:sms-otp-test-function"
-    aws_request_id: str = "5f1e0c2a-aaaa-bbbb-cccc-deadbeefcafe"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 5_000
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from sms_otp_client.auth import Challenge, PasswordlessClient, SignInError, Toke
 from sms_otp_client.base_image import load_base_image, official_tag
 from sms_otp_client.docker_engine import DockerEngine, LocalContainerError, usable_engine
 from sms_otp_client.emulator import LOOPBACK, Emulator, EmulatorError
+from sms_otp_client.existing_pool import run_existing_pool_sandbox
 from sms_otp_client.inbox import InboxTimeoutError, TestModeInbox
 from sms_otp_client.local_invoke import (
     LOCAL_INVOKE_DIR,
@@ -234,6 +235,8 @@ def command_sign_in(arguments: argparse.Namespace) -> int:
 def command_sandbox(arguments: argparse.Namespace) -> int:
     """Start the emulator, build and deploy the template into it, sign in with a code, stop."""
     phone_number = _checked_phone_number(arguments.phone)
+    if arguments.existing_pool:
+        return run_existing_pool_sandbox(phone_number)
     started = time.perf_counter()
     architecture = machine_architecture()
     engine = _local_invoke_engine() if arguments.local_invoke else None
@@ -431,6 +434,11 @@ def parser() -> argparse.ArgumentParser:
     sandbox_parser.add_argument("--phone", default=DEFAULT_SANDBOX_PHONE, help=f"phone number to sign up (default {DEFAULT_SANDBOX_PHONE})")
     sandbox_parser.add_argument("--keep", action="store_true", help="keep the emulator running until Ctrl-C")
     sandbox_parser.add_argument("--web", action="store_true", help="also serve the web example (web/) against the emulator; implies --keep")
+    sandbox_parser.add_argument(
+        "--existing-pool",
+        action="store_true",
+        help="create a user pool out of band, deploy onto it (Passwordless mode), sign in, delete the stack, show the pool as it was",
+    )
     sandbox_parser.add_argument(
         "--local-invoke",
         action="store_true",

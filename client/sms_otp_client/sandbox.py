@@ -237,6 +237,8 @@ def coerce_client_numbers(cognito: Any, outputs: StackOutputs) -> bool:
     then fails computing a session's expiry. This sets the same values back as
     numbers. Returns whether anything needed it.
     """
+    if not outputs.user_pool_client_id:
+        return False
     client = cognito.describe_user_pool_client(UserPoolId=outputs.user_pool_id, ClientId=outputs.user_pool_client_id)["UserPoolClient"]
     if not any(isinstance(client.get(name), str) for name in _CLIENT_NUMBERS):
         return False

@@ -12,7 +12,11 @@ class StackNotFoundError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class StackOutputs:
-    """The template's outputs (names fixed by the template)."""
+    """The template's outputs (names fixed by the template).
+
+    ``user_pool_client_id`` is empty for a stack that attached only the Custom SMS
+    Sender to an existing pool: it creates no app client.
+    """
 
     user_pool_id: str
     user_pool_arn: str
@@ -30,14 +34,14 @@ class StackOutputs:
         except cloudformation.exceptions.ClientError as error:
             raise StackNotFoundError(f"Stack {stack_name!r} was not found: {error.response['Error'].get('Message', '')}") from None
         outputs = {item["OutputKey"]: item["OutputValue"] for item in stacks[0].get("Outputs", [])}
-        required = ("UserPoolId", "UserPoolArn", "UserPoolClientId", "CustomSmsSenderFunctionName", "SmsKeyArn")
+        required = ("UserPoolId", "UserPoolArn", "CustomSmsSenderFunctionName", "SmsKeyArn")
         missing = [name for name in required if name not in outputs]
         if missing:
             raise StackNotFoundError(f"Stack {stack_name!r} has no output {', '.join(missing)}: is it this package's template?")
         return cls(
             user_pool_id=outputs["UserPoolId"],
             user_pool_arn=outputs["UserPoolArn"],
-            user_pool_client_id=outputs["UserPoolClientId"],
+            user_pool_client_id=outputs.get("UserPoolClientId", ""),
             custom_sms_sender_function_name=outputs["CustomSmsSenderFunctionName"],
             sms_key_arn=outputs["SmsKeyArn"],
             test_mode_topic_arn=outputs.get("TestModeTopicArn"),

@@ -93,35 +93,6 @@ def sandbox_env(sandbox: SandboxDeployment) -> dict[str, str]:
     return {**environment, "AWS_PAGER": "", "PATH": os.environ.get("PATH", "")}
 
 
-def cognito_style_ciphertext(sandbox: SandboxDeployment, plaintext: str, user_pool_id: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Encrypt ``plaintext`` the way Cognito encrypts Custom SMS Sender codes, with the emulator's KMS.
-
-    The Encryption SDK's signed, non-committing suite, one data key wrapped by the
-    stack's key, and the encryption context ``{"userpool-id": <pool>}``.
-    """
-    import base64
-
-    import aws_encryption_sdk
-    import botocore.session
-    from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
-
-    for name, value in sandbox.environment().items():
-        if name.startswith("AWS_"):
-            monkeypatch.setenv(name, value)
-    provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(
-        key_ids=[sandbox.outputs.sms_key_arn], botocore_session=botocore.session.Session()
-    )
-    client = aws_encryption_sdk.EncryptionSDKClient(commitment_policy=CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT)
-    ciphertext, header = client.encrypt(
-        source=plaintext.encode(),
-        key_provider=provider,
-        encryption_context={"userpool-id": user_pool_id},
-        algorithm=Algorithm.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384,
-    )
-    assert header.algorithm == Algorithm.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384
-    return base64.b64encode(ciphertext).decode()
-
-
 def invoke(sandbox: SandboxDeployment, function_name: str, event: dict[str, Any]) -> dict[str, Any]:
     """Invoke a deployed function synchronously through the emulator's Lambda API."""
     response = sandbox.client("lambda").invoke(FunctionName=function_name, Payload=json.dumps(event).encode())

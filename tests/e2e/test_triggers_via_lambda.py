@@ -11,8 +11,9 @@ import pytest
 from sms_otp_client.auth import PasswordlessClient, Tokens
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.sandbox import SandboxDeployment
+from tests.testkit.cognito_encryption import cognito_ciphertext
 
-from .conftest import cognito_style_ciphertext, invoke, sms_sent_to_phone
+from .conftest import invoke, sms_sent_to_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -45,14 +46,15 @@ def test_custom_sms_sender_decrypts_a_cognito_ciphertext_and_sends_to_the_topic(
     sandbox: SandboxDeployment,
     phone_number: str,
     inbox: TestModeInbox,
-    monkeypatch: pytest.MonkeyPatch,
     event_file: str,
     plaintext: str,
     expected_text: str,
 ):
     # GIVEN a Custom SMS Sender event whose code the emulator's KMS encrypted the way Cognito does
     event = _event(event_file, sandbox, phone_number)
-    event["request"]["code"] = cognito_style_ciphertext(sandbox, plaintext, sandbox.outputs.user_pool_id, monkeypatch)
+    event["request"]["code"] = cognito_ciphertext(
+        plaintext, sandbox.outputs.sms_key_arn, sandbox.outputs.user_pool_id, sandbox.client("kms")
+    )
 
     # WHEN the deployed function is invoked
     result = invoke(sandbox, sandbox.outputs.custom_sms_sender_function_name, event)
@@ -66,12 +68,10 @@ def test_custom_sms_sender_decrypts_a_cognito_ciphertext_and_sends_to_the_topic(
     assert sms_sent_to_phone(sandbox, phone_number) == []
 
 
-def test_custom_sms_sender_refuses_a_code_encrypted_for_another_pool(
-    sandbox: SandboxDeployment, phone_number: str, inbox: TestModeInbox, monkeypatch: pytest.MonkeyPatch
-):
+def test_custom_sms_sender_refuses_a_code_encrypted_for_another_pool(sandbox: SandboxDeployment, phone_number: str, inbox: TestModeInbox):
     # GIVEN a ciphertext bound to another user pool
     event = _event("custom_sms_sender_sign_up.json", sandbox, phone_number)
-    event["request"]["code"] = cognito_style_ciphertext(sandbox, "123456", "us-east-1_SomeOther1", monkeypatch)
+    event["request"]["code"] = cognito_ciphertext("123456", sandbox.outputs.sms_key_arn, "us-east-1_SomeOther1", sandbox.client("kms"))
 
     # WHEN the function is invoked
     result = invoke(sandbox, sandbox.outputs.custom_sms_sender_function_name, event)

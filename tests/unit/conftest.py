@@ -76,7 +76,6 @@ os.environ.update(UNIT_ENVIRONMENT)
 
 # Imported after the environment on purpose (see the module docstring). moto must
 # also come before any boto3 client is built so its hook is on every client.
-import base64  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
@@ -87,14 +86,14 @@ from dataclasses import dataclass, field  # noqa: E402
 from types import ModuleType  # noqa: E402
 from typing import Any  # noqa: E402
 
-import aws_encryption_sdk  # noqa: E402
 import boto3  # noqa: E402
 import pytest  # noqa: E402
-from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.backends import get_backend  # noqa: E402
 
 from sms_otp.observability import logger, metrics  # noqa: E402
+from tests.testkit.cognito_encryption import cognito_ciphertext  # noqa: E402
+from tests.testkit.template import create_limits_table  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -141,23 +140,13 @@ def _fresh_metrics() -> Iterator[None]:
     metrics.clear_metrics()
 
 
-def create_limits_table(client: Any, name: str = LIMITS_TABLE_NAME) -> None:
-    """The limits table as template.yaml defines it (key ``pk``, on-demand)."""
-    client.create_table(
-        TableName=name,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """A fresh moto world (every service, account 123456789012, us-east-1) with the stack's limits table."""
+    """A fresh moto world (every service, account 123456789012, us-east-1) with the stack's limits table, built from template.yaml."""
     # A default boto3 session built earlier (by another tier) may hold other credentials and config.
     boto3.DEFAULT_SESSION = None
     with mock_aws():
-        create_limits_table(boto3.client("dynamodb", region_name=REGION))
+        create_limits_table(boto3.client("dynamodb", region_name=REGION), LIMITS_TABLE_NAME)
         yield
     boto3.DEFAULT_SESSION = None
 
@@ -203,22 +192,6 @@ def sns_outbox(aws: None) -> SnsOutbox:
 
 
 # ---------------------------------------------------------------- KMS ---
-
-
-def cognito_ciphertext(plaintext: bytes, key_arn: str, user_pool_id: str) -> str:
-    """Encrypt ``plaintext`` the way Cognito encrypts a Custom SMS Sender code.
-
-    Signed, non-committing suite 0x0378, one data key wrapped by ``key_arn``,
-    encryption context ``{"userpool-id": user_pool_id}``, base64-encoded.
-    """
-    client = aws_encryption_sdk.EncryptionSDKClient(commitment_policy=CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT)
-    ciphertext, _header = client.encrypt(
-        source=plaintext,
-        key_provider=aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_arn]),
-        encryption_context={"userpool-id": user_pool_id},
-        algorithm=Algorithm.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384,
-    )
-    return base64.b64encode(ciphertext).decode("ascii")
 
 
 @pytest.fixture
@@ -314,23 +287,26 @@ class _CurrentStdout:
         sys.stdout.flush()
 
 
-@pytest.fixture
-def logs(capsys: pytest.CaptureFixture[str]) -> Iterator[CapturedLogs]:
-    """Capture the package's Powertools logger through ``capsys``.
+def _write_logs_to_the_current_stdout() -> None:
+    """Point the package logger's handler at whatever ``sys.stdout`` is when it writes.
 
     Powertools binds its handler to the ``sys.stdout`` of the moment the logger
-    is built (at import), and capsys swaps its stream between the set-up, call
-    and teardown phases, so the handler writes through to the current
-    ``sys.stdout`` for the duration of the test.
+    is built (at import). pytest swaps that stream between tests and between the
+    set-up, call and teardown phases, and closes it at the end of a session (a
+    mutation-testing run holds several sessions in one process).
     """
     handler = logger.registered_handler
     assert isinstance(handler, logging.StreamHandler)
-    previous = handler.setStream(_CurrentStdout())
-    try:
-        yield CapturedLogs(capsys)
-    finally:
-        if previous is not None:
-            handler.setStream(previous)
+    handler.setStream(_CurrentStdout())
+
+
+_write_logs_to_the_current_stdout()
+
+
+@pytest.fixture
+def logs(capsys: pytest.CaptureFixture[str]) -> CapturedLogs:
+    """The package's Powertools logs (and anything else printed) during the test, through ``capsys``."""
+    return CapturedLogs(capsys)
 
 
 @pytest.fixture

@@ -372,3 +372,23 @@ def test_malformed_metadata_is_none(metadata: object) -> None:
 def test_parsing_arbitrary_text_never_raises(text: str) -> None:
     assert IssuedCode.from_metadata(text) is None or text.startswith("SMS_OTP:v1:")
     IssuedCode.from_private_parameters({"codeHash": text, "codeSalt": text, "issuedAt": text})
+
+
+def test_an_answer_of_up_to_64_characters_is_looked_at_and_a_longer_one_is_not() -> None:
+    # GIVEN the code padded with white space to 64 characters, and to 65
+    at_limit = "123456".center(64)
+
+    # WHEN / THEN the first is the code; the second is simply not a code
+    assert normalize_answer(at_limit, 6) == "123456"
+    assert normalize_answer(at_limit + " ", 6) is None
+
+
+@pytest.mark.parametrize(("zeros", "read"), [(2, True), (3, False)], ids=["12 digits", "13 digits"])
+def test_an_issue_time_of_up_to_12_digits_is_read(zeros: int, read: bool) -> None:
+    # GIVEN private parameters whose issue time is zero-padded to 12 digits, or to 13
+    parameters = {**SAMPLE_PRIVATE_PARAMETERS, "issuedAt": "0" * zeros + str(ISSUED_AT)}
+
+    # WHEN / THEN 12 digits are an issue time; 13 are refused as malformed
+    issued = IssuedCode.from_private_parameters(parameters)
+    assert (issued is not None and issued.issued_at == ISSUED_AT) is read
+    assert (issued is None) is not read

@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import aws_encryption_sdk
 import pytest
+from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
 
-from sms_otp.custom_sms import CodeDecryptor, send_custom_sms
-from sms_otp.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError
+from sms_otp.custom_sms import CodeDecryptor, send_custom_sms, sms_text
+from sms_otp.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError, PhoneNumberNotAllowedError
+from sms_otp.limits import SENDER_SUBJECT_PREFIX, SendLimitError
+from sms_otp.observability import metrics
 
 pytestmark = [
     pytest.mark.unit,
@@ -70,13 +74,15 @@ class AdmitAll:
         self.admitted.append((subject, new_round, send))
 
 
-def run_sender(event: Event, decryptor: Any, send_text: SentTexts, limits: AdmitAll | None = None) -> None:
+def run_sender(
+    event: Event, decryptor: Any, send_text: SentTexts, limits: AdmitAll | None = None, allowed_country_codes: frozenset[int] = frozenset()
+) -> None:
     send_custom_sms(
         event,
         decryptor=decryptor,
         send_text=send_text,
         limits=limits or AdmitAll(),  # type: ignore[arg-type]
-        allowed_country_codes=frozenset(),
+        allowed_country_codes=allowed_country_codes,
     )
 
 
@@ -295,7 +301,7 @@ def test_a_bad_ciphertext_is_refused_and_nothing_is_sent(
             "custom_sms_sender_sign_up",
             lambda event: event.pop("userPoolId"),
             MalformedEventError,
-            r"^the event needs userPoolId and request$",
+            r"^the event's userPoolId must be a string$",
             id="no pool id",
         ),
         pytest.param(
@@ -421,3 +427,137 @@ def test_handler_refuses_an_invalid_phone_number_for_good(
     assert sender_handler.lambda_handler(event, lambda_context) is event
     assert sns_outbox.topic_messages() == []
     assert [record["error_type"] for record in logs.records() if record["level"] == "WARNING"] == ["InvalidPhoneNumberError"]
+
+
+@pytest.mark.parametrize(
+    ("trigger_source", "shown"),
+    [("CustomSMSSender_AdminCreateUser", "Tmp<&>"), ("CustomSMSSender_SignUp", "Tmp&lt;&amp;&gt;")],
+    ids=["temporary password: unescaped", "any other code: as sent"],
+)
+def test_only_a_temporary_password_is_html_unescaped(trigger_source: str, shown: str) -> None:
+    # GIVEN text with HTML escapes, as Cognito writes a temporary password
+    # WHEN / THEN only the temporary password's message shows the real characters
+    assert shown in sms_text(trigger_source, "Tmp&lt;&amp;&gt;", PHONE_NUMBER)
+
+
+# ---------------------------------------------------------------- each refusal of a ciphertext says why ---
+
+
+@pytest.mark.parametrize(("length", "too_long"), [(8192, False), (8193, True)], ids=["8,192 characters: read", "8,193: too long"])
+def test_a_ciphertext_longer_than_8192_characters_is_refused_unread(decryptor: CodeDecryptor, length: int, too_long: bool) -> None:
+    # GIVEN base64 text of this length (not a message of Cognito's either way)
+    # WHEN / THEN only the longer one is refused for its length alone
+    with pytest.raises(CodeDecryptionError) as refusal:
+        decryptor.decrypt("A" * length, POOL_ID)
+    assert (str(refusal.value) == "the code ciphertext is too long to be Cognito's") is too_long
+
+
+def test_bytes_after_a_genuine_message_are_refused_with_their_reason(
+    decryptor: CodeDecryptor, kms_key_arn: str, encrypt_code: Encrypt
+) -> None:
+    # GIVEN a code Cognito encrypted for this pool, with one byte appended
+    message = base64.b64decode(encrypt_code(CODE.encode(), kms_key_arn, POOL_ID))
+
+    # WHEN / THEN refused, saying why
+    with pytest.raises(CodeDecryptionError, match=r"^the code has data after the end of its message$"):
+        decryptor.decrypt(base64.b64encode(message + b"\x00").decode(), POOL_ID)
+
+
+def test_a_plain_error_from_the_sdk_names_its_kind(decryptor: CodeDecryptor, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the Encryption SDK failing with a plain error, as it does on some truncated messages
+    def stream(**_kwargs: object) -> None:
+        raise ValueError("unpack requires a buffer of 4 bytes")
+
+    monkeypatch.setattr(decryptor._client, "stream", stream)
+
+    # WHEN / THEN refused as not an Encryption SDK message, naming the error's kind (never its text)
+    with pytest.raises(CodeDecryptionError, match=r"^the code is not an AWS Encryption SDK message \(ValueError\)$"):
+        decryptor.decrypt(base64.b64encode(b"AYAD").decode(), POOL_ID)
+
+
+# ---------------------------------------------------------------- the limits ---
+
+
+def test_each_message_is_admitted_as_a_message_under_the_senders_own_key(texts: SentTexts, load_event: EventLoader) -> None:
+    # GIVEN a sign-up code for a number
+    event = load_event("custom_sms_sender_sign_up")
+    limits = AdmitAll()
+
+    # WHEN the sender runs
+    run_sender(event, RecordingDecryptor(), texts, limits)
+
+    # THEN one message (not a sign-in round) was admitted, counted apart from the number's sign-in codes
+    assert limits.admitted == [(SENDER_SUBJECT_PREFIX + event["request"]["userAttributes"]["phone_number"], False, True)]
+
+
+class RefuseAll:
+    """Stands in for the LimitStore: refuses every message."""
+
+    def admit(self, subject: str, *, new_round: bool, send: bool) -> None:
+        raise SendLimitError("Too many codes were sent to this number. Please try again in 30 seconds.", 30)
+
+
+@pytest.mark.parametrize("event_name", ["custom_sms_sender_sign_up", "custom_sms_sender_account_take_over_notification"])
+def test_a_refusal_by_the_limits_sends_nothing_and_says_why(texts: SentTexts, load_event: EventLoader, event_name: str) -> None:
+    # GIVEN a number over its limits, for a message with a code and for a notice without one
+    event = load_event(event_name)
+
+    # WHEN / THEN the limits' own refusal comes out, and nothing was sent
+    with pytest.raises(SendLimitError):
+        run_sender(event, RecordingDecryptor(), texts, RefuseAll())  # type: ignore[arg-type]
+    assert texts.sent == []
+
+
+def test_a_number_of_a_country_not_allowed_is_refused_before_any_kms_call(texts: SentTexts, load_event: EventLoader) -> None:
+    # GIVEN a deployment that allows only +44 numbers, and a code for a +1 number
+    event = load_event("custom_sms_sender_sign_up")
+    decryptor = RecordingDecryptor()
+
+    # WHEN / THEN refused, with no decryption and nothing sent
+    with pytest.raises(PhoneNumberNotAllowedError):
+        run_sender(event, decryptor, texts, allowed_country_codes=frozenset({44}))
+    assert (decryptor.calls, texts.sent) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("event_name", "counted"),
+    [("custom_sms_sender_sign_up", "CodesDelivered"), ("custom_sms_sender_account_take_over_notification", "NotificationsDelivered")],
+)
+def test_each_message_is_counted_as_a_code_or_a_notice(
+    texts: SentTexts, load_event: EventLoader, logs: Any, event_name: str, counted: str
+) -> None:
+    # GIVEN a message with a code, or a notice without one / WHEN sent
+    run_sender(load_event(event_name), RecordingDecryptor(), texts)
+
+    # THEN it is counted once, under its own name, and logged saying whether it held a code (never the code)
+    assert {name: metric["Value"] for name, metric in metrics.metric_set.items()} == {counted: [1.0]}
+    assert [(record["message"], record["has_code"]) for record in logs.records()] == [("Custom SMS sent", counted == "CodesDelivered")]
+
+
+# ---------------------------------------------------------------- the decryptor's own settings ---
+
+
+def test_a_message_with_two_data_keys_is_not_cognitos(decryptor: CodeDecryptor, kms_key_arn: str, new_kms_key: Callable[[], str]) -> None:
+    # GIVEN a message whose data key is wrapped twice: by the stack's key and by another (Cognito wraps it once)
+    provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[kms_key_arn, new_kms_key()])
+    client = aws_encryption_sdk.EncryptionSDKClient(commitment_policy=CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT)
+    message, _header = client.encrypt(
+        source=CODE.encode(),
+        key_provider=provider,
+        encryption_context={"userpool-id": POOL_ID},
+        algorithm=Algorithm.AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384,
+    )
+
+    # WHEN / THEN refused, although the stack's key could open it
+    with pytest.raises(CodeDecryptionError):
+        decryptor.decrypt(base64.b64encode(message).decode(), POOL_ID)
+
+
+def test_the_kms_client_fails_fast(decryptor: CodeDecryptor, kms_key_arn: str, encrypt_code: Encrypt) -> None:
+    # GIVEN the decryptor has opened a code (so its KMS client exists)
+    assert decryptor.decrypt(encrypt_code(CODE.encode(), kms_key_arn, POOL_ID), POOL_ID) == CODE
+
+    # WHEN / THEN that client has the short timeouts and the single retry of the time budget, not botocore's 60 s
+    [kms] = decryptor._key_provider._regional_clients.values()
+    config = kms.meta.config
+    assert (config.connect_timeout, config.read_timeout, config.retries) == (2, 3, {"total_max_attempts": 2, "mode": "standard"})

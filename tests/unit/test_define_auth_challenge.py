@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sms_otp.codes import IssuedCode
 from sms_otp.custom_auth import define_auth_challenge
 from sms_otp.errors import InternalError, MalformedEventError
+from sms_otp.observability import metrics
 from sms_otp.settings import Settings
 
 pytestmark = pytest.mark.unit
@@ -323,3 +324,49 @@ def test_tokens_only_ever_follow_a_real_users_right_custom_answer(
         assert session[-1].get("challengeResult") is True
     if event["response"] == CHALLENGE:
         assert len(session) < max_attempts
+
+
+# ---------------------------------------------------------------- what each decision counts and logs ---
+
+ISSUED_AT = 1_763_740_800  # the issue time in the samples' challenge metadata
+
+
+@pytest.mark.parametrize(
+    ("event_name", "seconds_since_issue", "counted", "logged"),
+    [
+        pytest.param("define_auth_challenge_new_session", 30, "SignInsStarted", [], id="a sign-in starts"),
+        pytest.param("define_auth_challenge_right_answer", 30, "TokensIssued", [], id="tokens"),
+        pytest.param(
+            "define_auth_challenge_srp",
+            30,
+            "SignInsFailed",
+            [("WARNING", "Sign-in refused: the session holds a challenge that is not ours", None)],
+            id="another challenge type",
+        ),
+        pytest.param("define_auth_challenge_wrong_answer", 30, None, [], id="another round: nothing to count"),
+        pytest.param(
+            "define_auth_challenge_wrong_answer",
+            3600,
+            "SignInsFailed",
+            [("INFO", "Sign-in failed: no attempts left or the code expired", 1)],
+            id="the code expired",
+        ),
+    ],
+)
+def test_each_decision_is_counted_and_each_refusal_logged(
+    load_event: Callable[[str], dict[str, Any]],
+    logs: Any,
+    event_name: str,
+    seconds_since_issue: int,
+    counted: str | None,
+    logged: list[tuple[str, str, int | None]],
+) -> None:
+    # GIVEN a sample Define event, at some time after the code in its session was issued
+    event = load_event(event_name)
+
+    # WHEN Define Auth Challenge decides
+    define_auth_challenge(event, settings=Settings(), clock=lambda: ISSUED_AT + seconds_since_issue)
+
+    # THEN the decision is counted under its own name (another round counts nothing), and a refusal is logged with why
+    assert {name: metric["Value"] for name, metric in metrics.metric_set.items()} == ({counted: [1.0]} if counted else {})
+    assert [(record["level"], record["message"], record.get("attempts")) for record in logs.records()] == logged

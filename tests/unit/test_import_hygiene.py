@@ -17,16 +17,15 @@ import pytest
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
-PYTHONPATH = os.pathsep.join(str(ROOT / directory) for directory in ("src/triggers", "layers/sms_otp", "client"))
+# The triggers' paths as in Lambda, and the repository's root for the shared fake context (which imports no SDK).
+PYTHONPATH = os.pathsep.join([*(str(ROOT / directory) for directory in ("src/triggers", "layers/sms_otp", "client")), str(ROOT)])
 DATA_CLASSES = "aws_lambda_powertools.utilities.data_classes"
 WATCHED = ("boto3", "botocore.session", "botocore.client", "aws_encryption_sdk", "aws_xray_sdk", "phonenumbers", DATA_CLASSES)
 AWS_SDK = {"boto3", "botocore.session", "botocore.client"}
 INVOKE = """
-import types
-context = types.SimpleNamespace(function_name="f", memory_limit_in_mb=512, aws_request_id="r",
-                                invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:f")
+from tests.testkit.lambda_context import FakeLambdaContext
 event = json.load(open({event_path!r}))
-{module_name}.lambda_handler(event, context)
+{module_name}.lambda_handler(event, FakeLambdaContext())
 """
 
 

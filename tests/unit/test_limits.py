@@ -19,13 +19,16 @@ from sms_otp.limits import (
     LockedOutError,
     SendLimitError,
     SubjectState,
+    budget_key,
     check_send,
     humanize_seconds,
     next_state,
     online_guessing_bound,
     subject_key,
 )
+from sms_otp.observability import metrics
 from sms_otp.settings import LimitPolicy
+from tests.testkit.template import resource_properties
 
 pytestmark = pytest.mark.unit
 
@@ -88,6 +91,8 @@ def test_send_limits_per_number(sent_ago: list[int], expected_wait: int | None) 
         (600, "10 minutes"),
         (5399, "90 minutes"),
         (5400, "2 hours"),
+        (7200, "2 hours"),
+        (7201, "3 hours"),
     ],
 )
 def test_waits_are_said_in_words(seconds: int, text: str) -> None:
@@ -361,6 +366,7 @@ def test_unknown_users_meet_the_same_limits(
     # GIVEN a challenge just created for a name that matches no user
     handler = load_handler("create_auth_challenge")
     handler.LATENCY._sleep = lambda _seconds: None
+    handler.LIMITS.clock = FakeClock()  # both requests at the same second, however slow the machine
     handler.lambda_handler(load_event("create_auth_challenge_user_not_found"), lambda_context)
 
     # WHEN another is asked for at once
@@ -466,3 +472,139 @@ def test_cognitos_own_messages_do_not_reveal_who_has_an_account(
 
     # THEN it gets its code as an unknown number would: the two kinds of message are counted apart
     assert len(sns_outbox.topic_messages()) == 2
+
+
+# ---------------------------------------------------------------- what the store counts and logs ---
+
+
+def test_each_refusal_is_counted_under_its_own_name(aws: None) -> None:
+    # GIVEN a number that was just sent a code, and another locked out after 3 rounds without success
+    limits = store(LimitPolicy(lockout_threshold=3, lockout_base_seconds=60, lockout_max_seconds=600))
+    limits.admit(PHONE, new_round=True, send=True)
+    for _ in range(3):
+        limits.admit(OTHER_PHONE, new_round=True, send=False)
+    metrics.clear_metrics()
+
+    # WHEN the first asks for another message at once, and the second for another round
+    with pytest.raises(SendLimitError):
+        limits.admit(PHONE, new_round=False, send=True)
+    with pytest.raises(LockedOutError):
+        limits.admit(OTHER_PHONE, new_round=True, send=False)
+
+    # THEN each refusal is counted once, under its own name
+    assert {name: metric["Value"] for name, metric in metrics.metric_set.items()} == {"SendLimitRefusals": [1.0], "LockoutRefusals": [1.0]}
+
+
+def test_a_store_that_stays_contended_refuses_and_alerts(aws: None, logs: Any) -> None:
+    # GIVEN every write losing its race (another invocation always changed the item first)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    with Stubber(client) as stub:
+        for _ in range(6):
+            stub.add_response("get_item", {})
+            stub.add_client_error(
+                "transact_write_items",
+                service_error_code="TransactionCanceledException",
+                modeled_fields={"CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]},
+            )
+
+        # WHEN a message is asked for
+        with pytest.raises(LimitStoreUnavailableError):
+            limits.admit(PHONE, new_round=True, send=True)
+
+    # THEN it is refused (fail closed), logged, and the alarm's metric is emitted
+    assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == [
+        "The limit store stayed contended; nothing is sent"
+    ]
+    assert '"LimitStoreFailures":[1.0]' in logs.stdout
+
+
+def test_a_failed_reset_is_logged_and_alerts(aws: None, logs: Any) -> None:
+    # GIVEN DynamoDB refusing the update
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    with Stubber(client) as stub:
+        stub.add_client_error("update_item", service_error_code="InternalServerError", service_message=f"it mentions {PHONE}")
+
+        # WHEN a sign-in resets the number's failed rounds
+        # THEN the sign-in is not failed, but the failure is logged (without the number) and the alarm's metric emitted
+        assert limits.reset_failures(PHONE) is False
+    assert [(record["message"], record["error_code"]) for record in logs.records() if record["level"] == "ERROR"] == [
+        ("Could not reset the failed sign-in rounds", "InternalServerError")
+    ]
+    assert PHONE not in logs.text
+    assert '"LimitStoreFailures":[1.0]' in logs.stdout
+
+
+@pytest.mark.parametrize(
+    ("window_seconds", "rounds"),
+    [
+        pytest.param(180, 4, id="the lock ending at the window's end does not count"),
+        pytest.param(181, 5, id="one ending a second before the window's end does"),
+    ],
+)
+def test_the_lockout_allows_one_round_each_time_a_lock_ends_within_the_window(window_seconds: int, rounds: int) -> None:
+    # GIVEN 3 rounds at once, then locks of 60 s and 120 s: rounds at 0 s (three), 60 s and 180 s
+    policy = LimitPolicy(lockout_threshold=3, lockout_base_seconds=60, lockout_max_seconds=3600)
+
+    # WHEN / THEN the bound counts exactly the rounds that start within the window
+    assert online_guessing_bound(policy, otp_length=6, max_attempts=3, window_seconds=window_seconds).rounds_by_lockout == rounds
+
+
+def test_the_send_limits_bound_grows_with_each_day_of_the_window() -> None:
+    # GIVEN 10 messages a day and 3 answers a session, over two days
+    bound = online_guessing_bound(LimitPolicy(), otp_length=6, max_attempts=3, window_seconds=2 * 86_400)
+
+    # THEN 2 x 10 sessions of 3 answers
+    assert bound.rounds_by_send_limits == 60
+
+
+@pytest.mark.parametrize(("sent_ago", "refused"), [(86_400, False), (86_399, True)], ids=["24 h ago: forgotten", "a second less: counted"])
+def test_a_message_counts_toward_the_day_for_24_hours(sent_ago: int, refused: bool) -> None:
+    # GIVEN one message a day allowed, and one sent this long ago
+    policy = LimitPolicy(min_seconds_between_messages=0, max_messages_per_hour=1, max_messages_per_day=1)
+    state = SubjectState(sent_at=(START - sent_ago,))
+
+    # WHEN / THEN another is refused only while the first is less than 24 hours old
+    if refused:
+        with pytest.raises(SendLimitError):
+            check_send(state, policy, START)
+    else:
+        check_send(state, policy, START)
+
+
+def test_the_stack_budget_counts_per_clock_hour() -> None:
+    # GIVEN the start of an hour
+    hour_start = 3_600 * 500_000
+
+    # WHEN / THEN every second of that hour shares one counter, and the next hour has its own
+    assert budget_key(hour_start) == budget_key(hour_start + 3_599) == "budget#500000"
+    assert budget_key(hour_start + 3_600) == "budget#500001"
+
+
+# ---------------------------------------------------------------- what the table holds ---
+
+
+def test_an_item_without_some_fields_reads_as_nothing_recorded() -> None:
+    # GIVEN an item that holds only its key (none of the counts)
+    # WHEN / THEN it reads as a subject with no history, not as an error
+    assert SubjectState.from_item({"pk": {"S": subject_key(PHONE)}}) == SubjectState()
+
+
+def _item(key: str) -> dict[str, Any]:
+    return boto3.client("dynamodb", region_name="us-east-1").get_item(TableName="sms-otp-limits", Key={"pk": {"S": key}})["Item"]
+
+
+def test_items_expire_a_day_after_their_last_use_or_lock_and_the_budget_two_hours_after_its_hour(aws: None) -> None:
+    # GIVEN one number sent a message now, and another locked out (threshold 3, 10-minute locks)
+    clock = FakeClock()
+    limits = store(LimitPolicy(lockout_threshold=3, lockout_base_seconds=600, lockout_max_seconds=600), clock)
+    limits.admit(PHONE, new_round=False, send=True)
+    for _ in range(3):
+        limits.admit(OTHER_PHONE, new_round=True, send=False)
+    ttl_attribute = resource_properties("LimitsTable")["TimeToLiveSpecification"]["AttributeName"]
+
+    # WHEN / THEN each item carries, in the template's TTL attribute, when DynamoDB may delete it
+    assert _item(subject_key(PHONE))[ttl_attribute] == {"N": str(START + 86_400)}
+    assert _item(subject_key(OTHER_PHONE))[ttl_attribute] == {"N": str(START + 600 + 86_400)}
+    assert _item(budget_key(START))[ttl_attribute] == {"N": str(START + 7_200)}

@@ -19,7 +19,7 @@ from sms_otp.errors import (
     SmsOtpError,
     UserFacingError,
 )
-from sms_otp.observability import _event_keys, cognito_trigger, count, tracing_enabled
+from sms_otp.observability import cognito_trigger, count, tracing_enabled
 
 pytestmark = pytest.mark.unit
 
@@ -248,26 +248,6 @@ def test_failures_are_counted(load_event: EventLoader, lambda_context: object, l
         handler_raising(RuntimeError("boom"))(load_event("create_auth_challenge"), lambda_context)
     [document] = [json.loads(line) for line in logs.stdout.splitlines() if '"_aws"' in line]
     assert document["Failures"] == [1.0]
-
-
-@pytest.mark.parametrize(
-    ("event", "expected"),
-    [
-        (None, {}),
-        ([], {}),
-        ("event", {}),
-        ({}, {}),
-        (
-            {"triggerSource": "PreSignUp_SignUp", "userPoolId": "us-east-1_X", "callerContext": {"clientId": "c"}},
-            {"trigger_source": "PreSignUp_SignUp", "user_pool_id": "us-east-1_X", "client_id": "c"},
-        ),
-        ({"triggerSource": 42, "userPoolId": ["x"], "callerContext": "c"}, {}),
-        ({"triggerSource": "t" * 129, "callerContext": {"clientId": None}}, {}),
-        ({"triggerSource": "t" * 128}, {"trigger_source": "t" * 128}),
-    ],
-)
-def test_event_keys_are_short_strings_or_absent(event: object, expected: dict[str, str]) -> None:
-    assert _event_keys(event) == expected
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Post authentication (sms_otp.phone_verification): mark the phone verified after a sign-in by code."""
+"""Post Authentication (sms_otp.phone_verification): end the lockout, mark the phone verified after a sign-in by code."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from botocore.stub import Stubber
 
 from sms_otp.errors import MalformedEventError
-from sms_otp.phone_verification import ClientFlows, mark_phone_verified
+from sms_otp.limits import LimitStore, LockedOutError
+from sms_otp.phone_verification import ClientFlows, mark_phone_verified, post_authentication
 
 pytestmark = pytest.mark.unit
 
@@ -218,7 +219,6 @@ def test_anything_but_the_string_true_counts_as_unverified(
         pytest.param(lambda event: event.pop("userName"), id="no user name"),
         pytest.param(lambda event: event.pop("callerContext"), id="no caller context"),
         pytest.param(lambda event: event["callerContext"].pop("clientId"), id="no client id"),
-        pytest.param(lambda event: event["request"]["userAttributes"].pop("phone_number"), id="no phone number"),
         pytest.param(lambda event: event["request"].update(userAttributes=None), id="no attributes"),
     ],
 )
@@ -233,3 +233,109 @@ def test_a_malformed_event_is_refused_without_api_calls(
     # WHEN / THEN refused as malformed before any API call
     with pytest.raises(MalformedEventError):
         mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client))
+
+
+# ---------------------------------------------------------------- the lockout ends ---
+
+
+def test_a_sign_in_ends_the_lockout_of_the_users_number(
+    post_auth_handler: ModuleType, user_pool: UserPool, load_event: EventLoader, lambda_context: object
+) -> None:
+    # GIVEN the user's number locked out by rounds without success (the stack's limits table and policy)
+    event = post_auth_event(load_event, user_pool, user_pool.code_only_client_id)
+    limits: LimitStore = post_auth_handler.LIMITS
+    phone_number = event["request"]["userAttributes"]["phone_number"]
+    for _ in range(limits.policy.lockout_threshold):
+        limits.admit(phone_number, new_round=True, send=False)
+    with pytest.raises(LockedOutError):
+        limits.admit(phone_number, new_round=True, send=False)
+
+    # WHEN the user signs in (Post Authentication runs)
+    post_auth_handler.lambda_handler(event, lambda_context)
+
+    # THEN the number may start a sign-in again at once
+    limits.admit(phone_number, new_round=True, send=False)
+
+
+class RecordingLimits:
+    """A stand-in for LimitStore that records which subjects were reset."""
+
+    def __init__(self) -> None:
+        self.reset: list[str] = []
+
+    def reset_failures(self, subject: str) -> bool:
+        self.reset.append(subject)
+        return True
+
+
+@pytest.mark.parametrize("verified", ["true", "false"], ids=["phone already verified", "phone unverified"])
+def test_every_sign_in_resets_its_numbers_failed_rounds(
+    stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader, verified: str
+) -> None:
+    # GIVEN a sign-in through a client that also allows passwords (so the phone is never marked here)
+    client, stubber = stubbed_cognito
+    if verified == "false":
+        stubber.add_response(
+            "describe_user_pool_client",
+            {"UserPoolClient": {"UserPoolId": POOL_ID, "ClientId": CLIENT_ID, "ExplicitAuthFlows": [*CODE_ONLY, "ALLOW_USER_SRP_AUTH"]}},
+            {"UserPoolId": POOL_ID, "ClientId": CLIENT_ID},
+        )
+    event = load_event("post_authentication")
+    event["request"]["userAttributes"]["phone_number_verified"] = verified
+    limits = RecordingLimits()
+
+    # WHEN Post Authentication's logic runs
+    post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits)  # type: ignore[arg-type]
+
+    # THEN the number's failed rounds are reset, whatever happened to the attribute
+    assert limits.reset == [event["request"]["userAttributes"]["phone_number"]]
+
+
+@pytest.mark.parametrize("phone_number", [None, ""], ids=["no phone number", "an empty phone number"])
+def test_a_user_without_a_phone_number_signs_in_untouched(
+    stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader, phone_number: str | None
+) -> None:
+    # GIVEN a sign-in by someone with no phone number (another app client of a pool the stack does not
+    # own: email and password), and a Stubber that refuses any call
+    client, _stubber = stubbed_cognito
+    event = load_event("post_authentication")
+    event["request"]["userAttributes"].pop("phone_number")
+    if phone_number is not None:
+        event["request"]["userAttributes"]["phone_number"] = phone_number
+    limits = RecordingLimits()
+
+    # WHEN Post Authentication's logic runs
+    post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits)  # type: ignore[arg-type]
+
+    # THEN the sign-in goes on: no attribute written, no lockout touched, no error
+    assert limits.reset == []
+    assert mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client)) is False
+
+
+def test_a_malformed_event_resets_nothing(stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader) -> None:
+    # GIVEN an event without the caller's app client
+    client, _stubber = stubbed_cognito
+    event = load_event("post_authentication")
+    del event["callerContext"]
+    limits = RecordingLimits()
+
+    # WHEN / THEN refused, and no lockout is lifted on its say-so
+    with pytest.raises(MalformedEventError):
+        post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits)  # type: ignore[arg-type]
+    assert limits.reset == []
+
+
+def test_the_lockout_reset_failing_does_not_fail_the_sign_in(
+    post_auth_handler: ModuleType, user_pool: UserPool, load_event: EventLoader, lambda_context: object, logs: Any
+) -> None:
+    # GIVEN the limits table gone (every call to it fails)
+    boto3.client("dynamodb", region_name="us-east-1").delete_table(TableName=post_auth_handler.LIMITS.table_name)
+    event = post_auth_event(load_event, user_pool, user_pool.code_only_client_id)
+
+    # WHEN the user signs in
+    result = post_auth_handler.lambda_handler(event, lambda_context)
+
+    # THEN the sign-in goes on, the phone is still marked, and the failure is logged
+    assert result is event
+    assert user_pool.phone_number_verified() == "true"
+    assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == ["Could not reset the failed sign-in rounds"]

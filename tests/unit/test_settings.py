@@ -9,7 +9,8 @@ from types import ModuleType
 import pytest
 
 from sms_otp.errors import ConfigurationError
-from sms_otp.settings import Settings, load_settings
+from sms_otp.settings import TABLE, OptionalText, Settings, Switch, WholeNumber, load_settings
+from tests.testkit.template import load_template
 
 pytestmark = pytest.mark.unit
 
@@ -186,3 +187,64 @@ def test_the_custom_sms_sender_cannot_start_without_its_key(
     monkeypatch.delenv("SMS_KEY_ARN")
     with pytest.raises(ConfigurationError, match=r"^SMS_KEY_ARN must be set"):
         load_handler("custom_sms_sender")
+
+
+# ---------------------------------------------------------------- the template agrees with the table ---
+
+GLOBAL_VARIABLES = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+TEMPLATE_PARAMETERS = load_template()["Parameters"]
+FROM_PARAMETERS = [setting for setting in TABLE if setting.parameter is not None]
+
+
+def _parameter_on_a_new_pool(value: object) -> str | None:
+    """The parameter a Globals variable takes on a stack that creates its pool: a plain ``Ref``, or the
+    ``Ref`` in the new-pool branch of ``Fn::If [CreatesUserPool, ...]`` (a pool the stack does not own
+    may fix the value, which the existing-pool tests cover)."""
+    if isinstance(value, dict) and "Fn::If" in value and value["Fn::If"][0] == "CreatesUserPool":
+        value = value["Fn::If"][1]
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in TEMPLATE_PARAMETERS:
+        return str(value["Ref"])
+    return None
+
+
+@pytest.mark.parametrize("setting", FROM_PARAMETERS, ids=lambda setting: setting.variable)
+def test_every_function_gets_the_setting_from_its_template_parameter(setting: WholeNumber | Switch | OptionalText) -> None:
+    # GIVEN a setting the template sets from a parameter / WHEN reading the template's Globals
+    # THEN every function's environment has the variable, set to that parameter
+    assert _parameter_on_a_new_pool(GLOBAL_VARIABLES[setting.variable]) == setting.parameter
+
+
+@pytest.mark.parametrize("setting", FROM_PARAMETERS, ids=lambda setting: setting.variable)
+def test_the_template_parameter_has_the_settings_default_and_range(setting: WholeNumber | Switch | OptionalText) -> None:
+    # GIVEN the parameter that sets this setting
+    assert setting.parameter is not None
+    parameter = TEMPLATE_PARAMETERS[setting.parameter]
+
+    # WHEN / THEN it offers what the setting accepts, and its default is the setting's default
+    if isinstance(setting, WholeNumber):
+        assert (parameter["Type"], parameter["Default"], parameter["MinValue"], parameter["MaxValue"]) == (
+            "Number",
+            setting.default,
+            setting.minimum,
+            setting.maximum,
+        )
+    elif isinstance(setting, Switch):
+        assert (parameter["Type"], parameter["Default"], sorted(parameter["AllowedValues"])) == (
+            "String",
+            str(setting.default).lower(),
+            ["false", "true"],
+        )
+    else:
+        # An empty parameter leaves the variable blank, which the settings read as unset.
+        assert (parameter["Type"], parameter["Default"], parameter["AllowedPattern"]) == ("String", "", "^$|" + setting.pattern.pattern)
+    # AND the template's default, as the environment would carry it, reads back as the default
+    assert getattr(setting, "default", None) == setting.read({setting.variable: str(parameter["Default"])})
+
+
+def test_every_parameter_that_reaches_the_functions_is_in_the_table() -> None:
+    # GIVEN the Globals variables set from a template parameter
+    from_parameters = {name: _parameter_on_a_new_pool(value) for name, value in GLOBAL_VARIABLES.items()}
+    from_parameters = {name: parameter for name, parameter in from_parameters.items() if parameter is not None}
+
+    # WHEN / THEN each is a setting of the table, under the same parameter
+    assert from_parameters == {setting.variable: setting.parameter for setting in FROM_PARAMETERS}

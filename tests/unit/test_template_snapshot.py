@@ -3,8 +3,9 @@
 The template goes through the transforms it declares: ``AWS::LanguageExtensions`` as
 cfn-lint expands it (the expansion ``sam validate --lint`` checks), then the SAM
 translator. This is done for every combination of the parameters that decide what is
-created and granted (TestMode, EnableTracing, PasswordSignIn; the others keep their
-defaults), with the template's conditions evaluated and ``Fn::If`` resolved.
+created and granted for a new pool (TestMode, EnableTracing, PasswordSignIn; the others
+keep their defaults), and for both modes of attaching to an existing pool (with and
+without TestMode), with the template's conditions evaluated and ``Fn::If`` resolved.
 
 The result is compared with ``template_snapshot.json``, one line per value: the default
 combination in full, every other one as what differs from it. Only what cannot change
@@ -56,14 +57,21 @@ REGION = "us-east-1"
 LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
 # Parameters that decide which resources exist and what they may do.
 VARIED_PARAMETERS = ("TestMode", "EnableTracing", "PasswordSignIn")
+EXISTING_POOL_ID = "us-east-1_Example12"
+EXISTING_POOL_MODES = ("CustomSmsSender", "Passwordless")
 # SAM names a layer version after the layer and a hash of its properties.
 _LAYER_VERSION_HASH = re.compile(r"^(?P<layer>[A-Za-z0-9]+?)[0-9a-f]{10}$")
 _SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
 def combinations() -> list[dict[str, str]]:
-    """Every combination of the varied parameters, as parameter overrides."""
-    return [dict(zip(VARIED_PARAMETERS, values, strict=True)) for values in itertools.product(("false", "true"), repeat=3)]
+    """Every combination of the varied parameters for a new pool, then each mode on an existing pool, as parameter overrides."""
+    new_pool = [dict(zip(VARIED_PARAMETERS, values, strict=True)) for values in itertools.product(("false", "true"), repeat=3)]
+    existing_pool = [
+        {"ExistingUserPoolId": EXISTING_POOL_ID, "ExistingPoolTriggers": mode, "TestMode": test_mode}
+        for mode, test_mode in itertools.product(EXISTING_POOL_MODES, ("false", "true"))
+    ]
+    return new_pool + existing_pool
 
 
 def combination_name(overrides: Mapping[str, str]) -> str:
@@ -319,12 +327,20 @@ def test_transformed_resources_match_the_snapshot(template: dict[str, Any], snap
     assert changed == recorded
 
 
+EXISTING_POOL_ARN = {"Fn::Sub": "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/${ExistingUserPoolId}"}
+ATTACH_FUNCTION = "ExistingUserPoolTriggersFunction"
+
+
 @pytest.mark.parametrize("overrides", combinations(), ids=combination_name)
 def test_each_trigger_logs_to_its_own_group_and_is_invoked_by_the_pool_only(template: dict[str, Any], overrides: dict[str, str]) -> None:
     # GIVEN the resources CloudFormation would create for one combination
     resources = normalised_resources(template, overrides)
-    triggers = [logical_id.removesuffix("Function") for logical_id, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
-    assert len(triggers) == 6
+    functions = [logical_id for logical_id, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
+    triggers = [logical_id.removesuffix("Function") for logical_id in functions if logical_id != ATTACH_FUNCTION]
+    sender_only = overrides.get("ExistingPoolTriggers") == "CustomSmsSender"
+    assert len(triggers) == (1 if sender_only else 6)
+    assert (ATTACH_FUNCTION in functions) is ("ExistingUserPoolId" in overrides)
+    pool_arn = EXISTING_POOL_ARN if "ExistingUserPoolId" in overrides else {"Fn::GetAtt": ["UserPool", "Arn"]}
 
     for trigger in triggers:
         # THEN its role holds no managed policy, writes only its own log group, and X-Ray only with tracing on
@@ -338,14 +354,14 @@ def test_each_trigger_logs_to_its_own_group_and_is_invoked_by_the_pool_only(temp
         tracing = {name: item for name, item in role["Grants"].items() if " xray:" in name}
         tracing_actions = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
         expected_tracing: dict[str, Any] = {grant_name("Allow", action, "*"): {} for action in tracing_actions}
-        assert tracing == (expected_tracing if overrides["EnableTracing"] == "true" else {})
+        assert tracing == (expected_tracing if overrides.get("EnableTracing") == "true" else {})
         # AND only Cognito, for this pool in this account, may invoke it
         assert resources[f"{trigger}Permission"]["Properties"] == {
             "Action": "lambda:InvokeFunction",
             "FunctionName": {"Fn::GetAtt": [f"{trigger}Function", "Arn"]},
             "Principal": "cognito-idp.amazonaws.com",
             "SourceAccount": {"Ref": "AWS::AccountId"},
-            "SourceArn": {"Fn::GetAtt": ["UserPool", "Arn"]},
+            "SourceArn": pool_arn,
         }
 
 

@@ -21,6 +21,9 @@ CLOCK_SKEW_SECONDS = 5
 METADATA_PREFIX = "SMS_OTP"
 _METADATA_VERSION = "v1"
 
+# Longest answer looked at: a code with generous white space around it; anything longer is simply wrong.
+MAX_ANSWER_CHARACTERS = 64
+
 PRIVATE_HASH = "codeHash"
 PRIVATE_SALT = "codeSalt"
 PRIVATE_ISSUED_AT = "issuedAt"
@@ -117,7 +120,7 @@ def normalize_answer(answer: object, length: int) -> str | None:
     Surrounding white space is forgiven (people paste codes); anything else,
     including non-ASCII digits such as Arabic-Indic ones, is refused.
     """
-    if not isinstance(answer, str) or len(answer) > 64:
+    if not isinstance(answer, str) or len(answer) > MAX_ANSWER_CHARACTERS:
         return None
     candidate = answer.strip()
     if len(candidate) != length or not candidate.isascii() or not candidate.isdigit():

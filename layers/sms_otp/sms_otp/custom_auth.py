@@ -17,11 +17,21 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sms_otp.codes import IssuedCode, generate_code, verify_answer
 from sms_otp.errors import DeliveryError, MalformedEventError
-from sms_otp.events import CognitoEvent, request_of, string_field
+from sms_otp.events import (
+    ChallengeResult,
+    CognitoEvent,
+    challenge_answer_of,
+    challenge_name_of,
+    optional_phone_number_of,
+    private_challenge_parameters_of,
+    session_of,
+    string_field,
+    user_not_found,
+)
 from sms_otp.observability import count, logger
 from sms_otp.phone_numbers import mask_phone_number, stand_in_destination, validate_destination
 
@@ -38,32 +48,18 @@ SendText = Callable[[str, str], object]
 """Sends a text (second argument) to an E.164 number (first argument); raises on failure."""
 
 
-def _user_not_found(request: dict[str, Any]) -> bool:
-    # Anything but an explicit false (or no flag) counts as "not found": a malformed flag must not open a door.
-    # Identity, not equality: 0 == False, and a numeric 0 is not Cognito's boolean.
-    flag = request.get("userNotFound", False)
-    return flag is not False and flag is not None
-
-
-def _session(request: dict[str, Any]) -> list[dict[str, Any]]:
-    session = request.get("session", [])
-    if not isinstance(session, list) or not all(isinstance(entry, dict) for entry in session):
-        raise MalformedEventError("request.session must be a list of challenge results")
-    return session
-
-
 # ---------------------------------------------------------------- Define ---
 
 
-def _issue_tokens(event: dict[str, Any]) -> None:
+def _issue_tokens(event: CognitoEvent) -> None:
     event["response"] = {"issueTokens": True, "failAuthentication": False}
 
 
-def _fail(event: dict[str, Any]) -> None:
+def _fail(event: CognitoEvent) -> None:
     event["response"] = {"issueTokens": False, "failAuthentication": True}
 
 
-def _custom_challenge(event: dict[str, Any]) -> None:
+def _custom_challenge(event: CognitoEvent) -> None:
     event["response"] = {"challengeName": CUSTOM_CHALLENGE, "issueTokens": False, "failAuthentication": False}
 
 
@@ -81,18 +77,17 @@ def define_auth_challenge(
     ``max_attempts`` answers were given and the code has not expired (a
     later round reuses the code, so answering on would be pointless), then fail.
     """
-    request = request_of(event)
-    session = _session(request)
+    session = session_of(event)
     if not session:
         count("SignInsStarted")
         _custom_challenge(event)
         return
-    if any(entry.get("challengeName") != CUSTOM_CHALLENGE for entry in session):
+    if any(entry.challenge_name != CUSTOM_CHALLENGE for entry in session):
         logger.warning("Sign-in refused: the session holds a challenge that is not ours")
         count("SignInsFailed")
         _fail(event)
         return
-    if session[-1].get("challengeResult") is True and not _user_not_found(request):
+    if session[-1].challenge_result is True and not user_not_found(event):
         count("TokensIssued")
         _issue_tokens(event)
         return
@@ -128,9 +123,9 @@ class LatencyMimic:
         self._sleep(max(0.0, median * self._random.uniform(0.8, 1.2)))
 
 
-def _previous_code(session: list[dict[str, Any]]) -> IssuedCode | None:
+def _previous_code(session: list[ChallengeResult]) -> IssuedCode | None:
     for entry in reversed(session):
-        issued = IssuedCode.from_metadata(entry.get("challengeMetadata"))
+        issued = IssuedCode.from_metadata(entry.challenge_metadata)
         if issued is not None:
             return issued
     return None
@@ -161,26 +156,23 @@ def create_auth_challenge(
     and the stack's budget), for an unknown user under the name given, so the
     limits behave the same for both.
     """
-    request = request_of(event)
-    if request.get("challengeName") != CUSTOM_CHALLENGE:
+    if challenge_name_of(event) != CUSTOM_CHALLENGE:
         raise MalformedEventError("request.challengeName must be CUSTOM_CHALLENGE")
-    session = _session(request)
-    user_not_found = _user_not_found(request)
+    session = session_of(event)
     username = string_field(event, "userName")
-
-    attributes = request.get("userAttributes") or {}
-    phone_number = attributes.get("phone_number") if isinstance(attributes, dict) else None
-    if user_not_found:
-        destination = stand_in_destination(username, str(event.get("userPoolId", "")))
-    elif isinstance(phone_number, str) and phone_number:
-        destination = mask_phone_number(phone_number)
+    unknown_user = user_not_found(event)
+    if unknown_user:
+        # Limits count per phone number; for an unknown user, per the name given (usually a phone number too).
+        subject = username
+        destination = stand_in_destination(username, string_field(event, "userPoolId"))
     else:
-        logger.error("The user has no phone number to send a code to")
-        raise DeliveryError()
-
-    # Limits count per phone number; for an unknown user, per the name given (usually a phone number too).
-    subject = username if user_not_found else str(phone_number)
-    if not user_not_found or username.startswith("+"):
+        phone_number = optional_phone_number_of(event)
+        if phone_number is None:
+            logger.error("The user has no phone number to send a code to")
+            raise DeliveryError()
+        subject = phone_number
+        destination = mask_phone_number(phone_number)
+    if not unknown_user or username.startswith("+"):
         # The number must be one this deployment may send to, whether or not the user exists.
         validate_destination(subject, settings.allowed_country_codes)
     issued = _previous_code(session)
@@ -190,13 +182,13 @@ def create_auth_challenge(
     else:
         code = generate_code(settings.otp_length)
         issued = IssuedCode.issue(code, issued_at=int(clock()))
-        if user_not_found:
+        if unknown_user:
             # Nothing is sent: the code exists only so the response has the same shape.
             latency.imitate()
             count("UnknownUserChallenges")
         else:
             started = time.perf_counter()
-            send_text(str(phone_number), sign_in_message(code, settings.otp_ttl_seconds))
+            send_text(subject, sign_in_message(code, settings.otp_ttl_seconds))
             latency.record(time.perf_counter() - started)
             count("CodesSent")
 
@@ -221,14 +213,13 @@ def verify_auth_challenge(
     Never raises on a bad answer: a malformed or missing answer, missing private
     parameters or an expired code are all simply wrong.
     """
-    request = event.get("request")
     correct = False
-    if isinstance(request, dict) and not _user_not_found(request):
-        issued = IssuedCode.from_private_parameters(request.get("privateChallengeParameters"))
+    if not user_not_found(event):
+        issued = IssuedCode.from_private_parameters(private_challenge_parameters_of(event))
         if issued is not None:
             correct = verify_answer(
                 issued,
-                request.get("challengeAnswer"),
+                challenge_answer_of(event),
                 length=settings.otp_length,
                 now=clock(),
                 ttl_seconds=settings.otp_ttl_seconds,

@@ -19,42 +19,45 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import aws_encryption_sdk
-import botocore.config
 import botocore.session
 from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
 from aws_encryption_sdk.identifiers import CommitmentPolicy
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.errors import CodeDecryptionError, MalformedEventError
+from sms_otp.events import code_of, phone_number_of, string_field, trigger_source_of
 from sms_otp.limits import SENDER_SUBJECT_PREFIX
 from sms_otp.observability import count, logger
 from sms_otp.phone_numbers import validate_destination
+from sms_otp.time_budget import KMS_CONFIG
 
 if TYPE_CHECKING:
     from sms_otp.events import CognitoEvent
     from sms_otp.limits import LimitStore
 
 USER_POOL_CONTEXT_KEY = "userpool-id"
-_KMS_CLIENT_CONFIG = botocore.config.Config(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 2, "mode": "standard"})
 # One worker per container: decryption overlaps the limits check (see send_custom_sms).
 _DECRYPTION = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="decrypt")
 # Cognito's ciphertexts are a few hundred bytes; refuse anything absurd before parsing it.
 MAX_CIPHERTEXT_CHARACTERS = 8192
 
-_CODE_MESSAGES: dict[str, str] = {
+ADMIN_CREATE_USER_SOURCE = "CustomSMSSender_AdminCreateUser"
+ACCOUNT_TAKEOVER_SOURCE = "CustomSMSSender_AccountTakeOverNotification"
+ACCOUNT_TAKEOVER_MESSAGE = (
+    "We detected a suspicious sign-in attempt on your account. If it was not you, change your password and review your account now."
+)
+# The message of each trigger source; every one but the takeover notice carries Cognito's code.
+_MESSAGES: dict[str, str] = {
     "CustomSMSSender_SignUp": "Your verification code is {code}. Do not share it with anyone.",
     "CustomSMSSender_ResendCode": "Your verification code is {code}. Do not share it with anyone.",
     "CustomSMSSender_ForgotPassword": "Your password reset code is {code}. Do not share it with anyone.",
     "CustomSMSSender_UpdateUserAttribute": "Your code to confirm your new phone number is {code}. Do not share it with anyone.",
     "CustomSMSSender_VerifyUserAttribute": "Your code to verify your phone number is {code}. Do not share it with anyone.",
     "CustomSMSSender_Authentication": "Your sign-in code is {code}. Do not share it with anyone.",
-    "CustomSMSSender_AdminCreateUser": "Your account is ready. Sign in with {phone_number} and the temporary password {code}",
+    ADMIN_CREATE_USER_SOURCE: "Your account is ready. Sign in with {phone_number} and the temporary password {code}",
+    ACCOUNT_TAKEOVER_SOURCE: ACCOUNT_TAKEOVER_MESSAGE,
 }
-ACCOUNT_TAKEOVER_SOURCE = "CustomSMSSender_AccountTakeOverNotification"
-ACCOUNT_TAKEOVER_MESSAGE = (
-    "We detected a suspicious sign-in attempt on your account. If it was not you, change your password and review your account now."
-)
-TRIGGER_SOURCES = frozenset((*_CODE_MESSAGES, ACCOUNT_TAKEOVER_SOURCE))
+TRIGGER_SOURCES = frozenset(_MESSAGES)
 
 
 class CodeDecryptor:
@@ -67,7 +70,7 @@ class CodeDecryptor:
         )
         session = botocore_session or botocore.session.Session()
         # The provider builds its KMS client from the session: give it short timeouts, not botocore's 60 s.
-        session.set_default_client_config(_KMS_CLIENT_CONFIG)
+        session.set_default_client_config(KMS_CONFIG)
         self._key_provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_arn], botocore_session=session)
 
     def decrypt(self, ciphertext: str, user_pool_id: str) -> str:
@@ -100,18 +103,11 @@ class CodeDecryptor:
 
 
 def sms_text(trigger_source: str, code: str | None, phone_number: str) -> str:
-    """The message for ``trigger_source``; raises :class:`MalformedEventError` for a source we do not handle."""
-    if trigger_source == ACCOUNT_TAKEOVER_SOURCE:
-        return ACCOUNT_TAKEOVER_MESSAGE
-    template = _CODE_MESSAGES.get(trigger_source)
-    if template is None:
-        raise MalformedEventError(f"unsupported trigger source {trigger_source[:64]!r}")
-    if code is None:
-        raise MalformedEventError(f"{trigger_source} requires request.code")
-    if trigger_source == "CustomSMSSender_AdminCreateUser":
+    """The message for ``trigger_source`` (one of :data:`TRIGGER_SOURCES`), with ``code`` where the message has one."""
+    if trigger_source == ADMIN_CREATE_USER_SOURCE and code is not None:
         # Cognito HTML-escapes temporary passwords (&lt; for <); the person must see the real characters.
         code = html.unescape(code)
-    return template.format(code=code, phone_number=phone_number)
+    return _MESSAGES[trigger_source].format(code=code, phone_number=phone_number)
 
 
 def send_custom_sms(
@@ -123,29 +119,26 @@ def send_custom_sms(
     allowed_country_codes: frozenset[int],
 ) -> None:
     """Decrypt the event's code, word the message for its trigger source and send it, within the limits."""
-    trigger_source = event.get("triggerSource")
-    user_pool_id = event.get("userPoolId")
-    request = event.get("request")
-    if not isinstance(trigger_source, str) or trigger_source not in TRIGGER_SOURCES:
-        raise MalformedEventError(f"unsupported trigger source {str(trigger_source)[:64]!r}")
-    if not isinstance(user_pool_id, str) or not isinstance(request, dict):
-        raise MalformedEventError("the event needs userPoolId and request")
-    attributes = request.get("userAttributes")
-    phone_number = attributes.get("phone_number") if isinstance(attributes, dict) else None
-    if not isinstance(phone_number, str):
-        raise MalformedEventError("request.userAttributes.phone_number is missing")
+    trigger_source = trigger_source_of(event, TRIGGER_SOURCES)
+    user_pool_id = string_field(event, "userPoolId")
     # Refuse a bad or disallowed number before spending a KMS call on its code.
-    phone_number = validate_destination(phone_number, allowed_country_codes)
-    ciphertext = request.get("code")
-    if ciphertext is not None and not isinstance(ciphertext, str):
-        raise MalformedEventError("request.code must be a string or null")
-
-    if not ciphertext and trigger_source != ACCOUNT_TAKEOVER_SOURCE:
+    phone_number = validate_destination(phone_number_of(event), allowed_country_codes)
+    ciphertext = code_of(event)
+    if ciphertext is None and trigger_source != ACCOUNT_TAKEOVER_SOURCE:
         raise MalformedEventError(f"{trigger_source} requires request.code")
+    code = _decrypt_within_limits(ciphertext, user_pool_id, phone_number, decryptor=decryptor, limits=limits)
+    send_text(phone_number, sms_text(trigger_source, code, phone_number), trigger_source=trigger_source)
+    count("CodesDelivered" if code is not None else "NotificationsDelivered")
+    logger.info("Custom SMS sent", extra={"has_code": code is not None})
 
+
+def _decrypt_within_limits(
+    ciphertext: str | None, user_pool_id: str, phone_number: str, *, decryptor: CodeDecryptor, limits: LimitStore
+) -> str | None:
+    """Admit one more message to ``phone_number`` and decrypt ``ciphertext`` (if any) meanwhile; return the code."""
     # The KMS round trip of the decryption runs while the limits are checked: neither needs the other.
     # A code that then fails to decrypt has spent one message of its number's limits, never a message.
-    pending_code = _DECRYPTION.submit(decryptor.decrypt, ciphertext, user_pool_id) if ciphertext else None
+    pending_code = _DECRYPTION.submit(decryptor.decrypt, ciphertext, user_pool_id) if ciphertext is not None else None
     try:
         # Counted apart from sign-in codes: Cognito sends these only for accounts that exist, so a
         # shared count would let a "forgot password" followed by a sign-in tell who has an account.
@@ -154,8 +147,4 @@ def send_custom_sms(
         if pending_code is not None:
             pending_code.cancel()
         raise
-    code = pending_code.result() if pending_code is not None else None
-    text = sms_text(trigger_source, code, phone_number)
-    send_text(phone_number, text, trigger_source=trigger_source)
-    count("CodesDelivered" if code is not None else "NotificationsDelivered")
-    logger.info("Custom SMS sent", extra={"has_code": code is not None})
+    return pending_code.result() if pending_code is not None else None

@@ -16,25 +16,21 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.errors import DeliveryError, aws_error_code
 from sms_otp.observability import count, logger
 from sms_otp.phone_numbers import mask_phone_number, validate_destination
+from sms_otp.time_budget import SNS_CONFIG
 
 if TYPE_CHECKING:
     from sms_otp.settings import Settings
-
-# Cognito gives a synchronous trigger 5 seconds: fail fast rather than let botocore
-# retry into the deadline, which makes Cognito retry and send a second code.
-_SNS_CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=1.5, retries={"total_max_attempts": 2, "mode": "standard"})
 
 
 @functools.cache
 def sns_client() -> Any:
     """The container's SNS client, built on first use."""
-    return boto3.client("sns", config=_SNS_CLIENT_CONFIG)
+    return boto3.client("sns", config=SNS_CONFIG)
 
 
 def _string_attribute(value: str) -> dict[str, str]:

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.errors import SmsOtpError, UserFacingError, aws_error_code
 from sms_otp.observability import count, count_for_alarm, logger
 from sms_otp.settings import LimitPolicy, Settings
+from sms_otp.time_budget import DYNAMODB_CONFIG, LIMIT_RACE_SECONDS
 
 # The Custom SMS Sender's messages are counted under their own key (see custom_sms.send_custom_sms).
 SENDER_SUBJECT_PREFIX = "custom-sms-sender:"
@@ -42,10 +42,6 @@ HOUR_SECONDS = 3_600
 # A lost race is retried this many times before the request is refused (fail closed).
 _WRITE_ATTEMPTS = 6
 _BACKOFF = random.Random()  # noqa: S311 - jitter, not security
-# Cognito gives Create Auth Challenge 5 seconds in all; a slow call must fail well before that.
-_DYNAMODB_CONFIG = Config(connect_timeout=0.5, read_timeout=1, retries={"total_max_attempts": 2, "mode": "standard"})
-# Lost races are retried only this long (then refused: fail closed), within the same 5 seconds.
-_RACE_DEADLINE_SECONDS = 1.0
 
 
 class LimitExceededError(UserFacingError):
@@ -203,7 +199,7 @@ def online_guessing_bound(policy: LimitPolicy, *, otp_length: int, max_attempts:
 @functools.cache
 def dynamodb_client() -> Any:
     """The container's DynamoDB client, built on first use."""
-    return boto3.client("dynamodb", config=_DYNAMODB_CONFIG)
+    return boto3.client("dynamodb", config=DYNAMODB_CONFIG)
 
 
 @dataclass
@@ -236,7 +232,7 @@ class LimitStore:
         key = subject_key(subject)
         started = time.monotonic()
         for attempt in range(_WRITE_ATTEMPTS):
-            if attempt and time.monotonic() - started > _RACE_DEADLINE_SECONDS:
+            if attempt and time.monotonic() - started > LIMIT_RACE_SECONDS:
                 break
             if attempt:
                 # Back off with jitter so racing invocations spread out instead of colliding again.

@@ -22,6 +22,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from sms_otp.errors import InternalError, MalformedEventError, SmsOtpError, UserFacingError
+from sms_otp.events import routing_keys
 
 logger = Logger()
 metrics = Metrics()
@@ -39,21 +40,6 @@ def count_for_alarm(name: str) -> None:
     """Count ``name`` once with the service dimension only, so one CloudWatch alarm sees every trigger's."""
     with single_metric(name=name, unit=MetricUnit.Count, value=1):
         pass
-
-
-def _event_keys(event: object) -> dict[str, str]:
-    """The event's routing keys for the log, each a short string or absent."""
-    if not isinstance(event, dict):
-        return {}
-    keys: dict[str, str] = {}
-    for log_key, value in (
-        ("trigger_source", event.get("triggerSource")),
-        ("user_pool_id", event.get("userPoolId")),
-        ("client_id", (event.get("callerContext") or {}).get("clientId") if isinstance(event.get("callerContext"), dict) else None),
-    ):
-        if isinstance(value, str) and len(value) <= 128:
-            keys[log_key] = value
-    return keys
 
 
 def tracing_enabled() -> bool:
@@ -76,7 +62,7 @@ def cognito_trigger(trigger: str, *, traced: bool = False, asynchronous: bool = 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         def wrapper(event: Event, context: Any) -> Any:
-            logger.append_keys(**_event_keys(event))
+            logger.append_keys(**routing_keys(event))
             metrics.add_dimension(name="trigger", value=trigger)
             try:
                 if not isinstance(event, dict):

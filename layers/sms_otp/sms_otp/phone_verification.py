@@ -1,4 +1,8 @@
-"""Post authentication: mark the phone verified after a sign-in that proved it.
+"""Post Authentication: end any lockout, and mark the phone verified after a sign-in that proved it.
+
+A successful sign-in resets the number's count of sign-in rounds without success
+(see :mod:`sms_otp.limits`), so its owner is never locked out by the rounds
+that led to it.
 
 A correct one-time code proves the person holds the phone, so a sign-in by code
 sets ``phone_number_verified=true``. The Post Authentication event does not say
@@ -8,25 +12,35 @@ challenge) and refresh tokens, every sign-in through it was by code. A client
 that also allows a password flow cannot prove the phone this way, and the
 attribute is left alone (the user can verify it through Cognito's own code).
 
-A failure of the Cognito API here is logged and counted but does not fail the
-sign-in: the code was right, and the next sign-in by code tries again.
+A failure of the Cognito API or of the limits table here is logged and counted
+but does not fail the sign-in: the code was right, and the next sign-in tries again.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.errors import MalformedEventError, aws_error_code
-from sms_otp.events import string_field, user_attributes_of
+from sms_otp.errors import aws_error_code
+from sms_otp.events import client_id_of, optional_phone_number_of, phone_number_verified, string_field
 from sms_otp.observability import count, logger
+from sms_otp.time_budget import COGNITO_CONFIG
 
 if TYPE_CHECKING:
     from sms_otp.events import CognitoEvent
+    from sms_otp.limits import LimitStore
 
 # Flows under which every sign-in that reaches Post Authentication was one by code.
 CODE_ONLY_FLOWS = frozenset({"ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "CUSTOM_AUTH_FLOW_ONLY"})
+
+
+@functools.cache
+def cognito_client() -> Any:
+    """The container's Cognito (user pools) client, built on first use."""
+    return boto3.client("cognito-idp", config=COGNITO_CONFIG)
 
 
 class ClientFlows:
@@ -47,17 +61,9 @@ class ClientFlows:
 
 def mark_phone_verified(event: CognitoEvent, *, cognito_client: Any, client_flows: ClientFlows) -> bool:
     """Set ``phone_number_verified=true`` when the sign-in was by code; return whether it did."""
-    user_pool_id, username = string_field(event, "userPoolId"), string_field(event, "userName")
-    caller = event.get("callerContext")
-    client_id = caller.get("clientId") if isinstance(caller, dict) else None
-    if not isinstance(client_id, str):
-        raise MalformedEventError("the event needs callerContext.clientId")
-    attributes = user_attributes_of(event)
-    phone_number = attributes.get("phone_number")
-    if not isinstance(phone_number, str) or not phone_number:
-        raise MalformedEventError("request.userAttributes.phone_number is missing")
-    # Attribute values are strings: "true" or "false", never booleans.
-    if attributes.get("phone_number_verified") == "true":
+    user_pool_id, username, client_id = string_field(event, "userPoolId"), string_field(event, "userName"), client_id_of(event)
+    if optional_phone_number_of(event) is None or phone_number_verified(event):
+        # Only a user with a phone number can have signed in by code.
         return False
     try:
         if not client_flows.code_only(user_pool_id, client_id):
@@ -75,3 +81,17 @@ def mark_phone_verified(event: CognitoEvent, *, cognito_client: Any, client_flow
     count("PhonesVerified")
     logger.info("Phone marked verified after a sign-in by code")
     return True
+
+
+def post_authentication(event: CognitoEvent, *, cognito_client: Any, client_flows: ClientFlows, limits: LimitStore) -> None:
+    """After a successful sign-in: mark the phone verified if the sign-in proved it, and end any lockout of the number.
+
+    A user with no phone number (in a pool the stack does not own, someone who signs in
+    by email and password through another app client) has neither: the sign-in goes on.
+    """
+    phone_number = optional_phone_number_of(event)
+    if phone_number is None:
+        logger.info("No phone number: nothing to verify and no lockout to end")
+        return
+    mark_phone_verified(event, cognito_client=cognito_client, client_flows=client_flows)
+    limits.reset_failures(phone_number)

@@ -3,6 +3,12 @@
 Every trigger builds one :class:`Settings` at import time through
 :func:`load_settings`; a missing or invalid variable fails the cold start with
 a message that names it, instead of failing later inside an invocation.
+
+Each setting is defined once, in the table below: its environment variable, the
+template parameter that sets it, its default and what it accepts. The
+dataclasses take their defaults from it, :meth:`Settings.from_env` reads the
+environment through it, and a unit test checks template.yaml's parameters
+(defaults, ranges, patterns, and the variable each one sets) against it.
 """
 
 from __future__ import annotations
@@ -14,25 +20,135 @@ from dataclasses import dataclass
 
 from sms_otp.errors import ConfigurationError
 
-_SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$")
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-_SNS_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]{1,256}$")
-_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$")
-_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-_COUNTRY_CODES = re.compile(r"^[1-9][0-9]{0,2}(,[1-9][0-9]{0,2})*$")
+
+@dataclass(frozen=True, slots=True)
+class WholeNumber:
+    """A setting that is a whole number within a range."""
+
+    variable: str
+    parameter: str
+    default: int
+    minimum: int
+    maximum: int
+
+    def read(self, env: Mapping[str, str]) -> int:
+        """The value in ``env``, or the default when the variable is unset or blank."""
+        raw = env.get(self.variable, "").strip()
+        if not raw:
+            return self.default
+        if not raw.isascii() or not raw.isdigit() or not self.minimum <= int(raw) <= self.maximum:
+            raise ConfigurationError(f"{self.variable} must be a whole number from {self.minimum} to {self.maximum}, got {raw!r}")
+        return int(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Switch:
+    """A setting that is ``true`` or ``false`` (in any case)."""
+
+    variable: str
+    parameter: str
+    default: bool
+
+    def read(self, env: Mapping[str, str]) -> bool:
+        """The value in ``env``, or the default when the variable is unset or blank."""
+        raw = env.get(self.variable, "").strip().lower()
+        if not raw:
+            return self.default
+        if raw not in ("true", "false"):
+            raise ConfigurationError(f"{self.variable} must be 'true' or 'false', got {raw!r}")
+        return raw == "true"
+
+
+@dataclass(frozen=True, slots=True)
+class OptionalText:
+    """A setting that is either unset (``None``) or text matching ``pattern``.
+
+    ``parameter`` is the template parameter that sets it, or ``None`` when the
+    template sets it from a resource (a topic, a key, a table).
+    """
+
+    variable: str
+    parameter: str | None
+    pattern: re.Pattern[str]
+    description: str
+
+    def read(self, env: Mapping[str, str]) -> str | None:
+        """The value in ``env``, or ``None`` when the variable is unset or blank."""
+        raw = env.get(self.variable, "").strip()
+        if not raw:
+            return None
+        if not self.pattern.match(raw):
+            raise ConfigurationError(f"{self.variable} must be {self.description}, got {raw!r}")
+        return raw
+
+
+# ---------------------------------------------------------------- the table ---
+# Variable, template parameter, then the default and range (or the pattern, and what it means).
+
+OTP_LENGTH = WholeNumber("OTP_LENGTH", "OtpLength", 6, 6, 10)
+OTP_TTL_SECONDS = WholeNumber("OTP_TTL_SECONDS", "OtpTtlSeconds", 180, 60, 600)
+MAX_ATTEMPTS = WholeNumber("MAX_ATTEMPTS", "MaxAttempts", 3, 1, 5)
+MIN_SECONDS_BETWEEN_MESSAGES = WholeNumber("MIN_SECONDS_BETWEEN_MESSAGES", "MinSecondsBetweenMessages", 30, 0, 3600)
+MAX_MESSAGES_PER_HOUR = WholeNumber("MAX_MESSAGES_PER_HOUR", "MaxMessagesPerHour", 5, 1, 100)
+MAX_MESSAGES_PER_DAY = WholeNumber("MAX_MESSAGES_PER_DAY", "MaxMessagesPerDay", 10, 1, 1000)
+LOCKOUT_THRESHOLD = WholeNumber("LOCKOUT_THRESHOLD", "LockoutThreshold", 10, 3, 100)
+LOCKOUT_BASE_SECONDS = WholeNumber("LOCKOUT_BASE_SECONDS", "LockoutBaseSeconds", 900, 60, 86_400)
+LOCKOUT_MAX_SECONDS = WholeNumber("LOCKOUT_MAX_SECONDS", "LockoutMaxSeconds", 86_400, 60, 604_800)
+STACK_MESSAGES_PER_HOUR = WholeNumber("STACK_MESSAGES_PER_HOUR", "StackMessagesPerHour", 1000, 1, 1_000_000)
+TEST_MODE = Switch("TEST_MODE", "TestMode", default=False)
+PASSWORD_SIGN_IN = Switch("PASSWORD_SIGN_IN", "PasswordSignIn", default=False)
+SMS_SENDER_ID = OptionalText(
+    "SMS_SENDER_ID", "SenderId", re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$"), "1 to 11 letters or digits, at least one letter"
+)
+SMS_ORIGINATION_NUMBER = OptionalText(
+    "SMS_ORIGINATION_NUMBER", "OriginationNumber", re.compile(r"^\+[1-9][0-9]{6,14}$"), "a phone number in E.164 form"
+)
+ALLOWED_COUNTRY_CODES = OptionalText(
+    "ALLOWED_COUNTRY_CODES",
+    "AllowedCountryCodes",
+    re.compile(r"^[1-9][0-9]{0,2}(,[1-9][0-9]{0,2})*$"),
+    "calling codes separated by commas, such as 1,44",
+)
+TEST_MODE_TOPIC_ARN = OptionalText(
+    "TEST_MODE_TOPIC_ARN", None, re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]{1,256}$"), "an SNS topic ARN"
+)
+SMS_KEY_ARN = OptionalText("SMS_KEY_ARN", None, re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$"), "a KMS key ARN")
+LIMITS_TABLE_NAME = OptionalText("LIMITS_TABLE_NAME", None, re.compile(r"^[A-Za-z0-9_.-]{3,255}$"), "a DynamoDB table name")
+
+TABLE: tuple[WholeNumber | Switch | OptionalText, ...] = (
+    OTP_LENGTH,
+    OTP_TTL_SECONDS,
+    MAX_ATTEMPTS,
+    MIN_SECONDS_BETWEEN_MESSAGES,
+    MAX_MESSAGES_PER_HOUR,
+    MAX_MESSAGES_PER_DAY,
+    LOCKOUT_THRESHOLD,
+    LOCKOUT_BASE_SECONDS,
+    LOCKOUT_MAX_SECONDS,
+    STACK_MESSAGES_PER_HOUR,
+    TEST_MODE,
+    PASSWORD_SIGN_IN,
+    SMS_SENDER_ID,
+    SMS_ORIGINATION_NUMBER,
+    ALLOWED_COUNTRY_CODES,
+    TEST_MODE_TOPIC_ARN,
+    SMS_KEY_ARN,
+    LIMITS_TABLE_NAME,
+)
+"""Every setting the triggers read from the environment."""
 
 
 @dataclass(frozen=True, slots=True)
 class LimitPolicy:
     """The abuse limits, as deployed (see the template's parameters of the same names)."""
 
-    min_seconds_between_messages: int = 30
-    max_messages_per_hour: int = 5
-    max_messages_per_day: int = 10
-    lockout_threshold: int = 10
-    lockout_base_seconds: int = 900
-    lockout_max_seconds: int = 86_400
-    stack_messages_per_hour: int = 1000
+    min_seconds_between_messages: int = MIN_SECONDS_BETWEEN_MESSAGES.default
+    max_messages_per_hour: int = MAX_MESSAGES_PER_HOUR.default
+    max_messages_per_day: int = MAX_MESSAGES_PER_DAY.default
+    lockout_threshold: int = LOCKOUT_THRESHOLD.default
+    lockout_base_seconds: int = LOCKOUT_BASE_SECONDS.default
+    lockout_max_seconds: int = LOCKOUT_MAX_SECONDS.default
+    stack_messages_per_hour: int = STACK_MESSAGES_PER_HOUR.default
 
     def lockout_seconds(self, failed_rounds: int) -> int:
         """How long new challenges are refused after ``failed_rounds`` rounds without success.
@@ -48,13 +164,13 @@ class LimitPolicy:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LimitPolicy:
         policy = cls(
-            min_seconds_between_messages=_integer(env, "MIN_SECONDS_BETWEEN_MESSAGES", default=30, minimum=0, maximum=3600),
-            max_messages_per_hour=_integer(env, "MAX_MESSAGES_PER_HOUR", default=5, minimum=1, maximum=100),
-            max_messages_per_day=_integer(env, "MAX_MESSAGES_PER_DAY", default=10, minimum=1, maximum=1000),
-            lockout_threshold=_integer(env, "LOCKOUT_THRESHOLD", default=10, minimum=3, maximum=100),
-            lockout_base_seconds=_integer(env, "LOCKOUT_BASE_SECONDS", default=900, minimum=60, maximum=86_400),
-            lockout_max_seconds=_integer(env, "LOCKOUT_MAX_SECONDS", default=86_400, minimum=60, maximum=604_800),
-            stack_messages_per_hour=_integer(env, "STACK_MESSAGES_PER_HOUR", default=1000, minimum=1, maximum=1_000_000),
+            min_seconds_between_messages=MIN_SECONDS_BETWEEN_MESSAGES.read(env),
+            max_messages_per_hour=MAX_MESSAGES_PER_HOUR.read(env),
+            max_messages_per_day=MAX_MESSAGES_PER_DAY.read(env),
+            lockout_threshold=LOCKOUT_THRESHOLD.read(env),
+            lockout_base_seconds=LOCKOUT_BASE_SECONDS.read(env),
+            lockout_max_seconds=LOCKOUT_MAX_SECONDS.read(env),
+            stack_messages_per_hour=STACK_MESSAGES_PER_HOUR.read(env),
         )
         if policy.lockout_max_seconds < policy.lockout_base_seconds:
             raise ConfigurationError("LOCKOUT_MAX_SECONDS must be at least LOCKOUT_BASE_SECONDS")
@@ -67,10 +183,10 @@ class LimitPolicy:
 class Settings:
     """What the triggers need to know about their deployment."""
 
-    otp_length: int = 6
-    otp_ttl_seconds: int = 180
-    max_attempts: int = 3
-    test_mode: bool = False
+    otp_length: int = OTP_LENGTH.default
+    otp_ttl_seconds: int = OTP_TTL_SECONDS.default
+    max_attempts: int = MAX_ATTEMPTS.default
+    test_mode: bool = TEST_MODE.default
     test_mode_topic_arn: str | None = None
     sms_sender_id: str | None = None
     sms_origination_number: str | None = None
@@ -78,29 +194,30 @@ class Settings:
     limits_table_name: str | None = None
     allowed_country_codes: frozenset[int] = frozenset()
     limits: LimitPolicy = LimitPolicy()
-    password_sign_in: bool = False
+    password_sign_in: bool = PASSWORD_SIGN_IN.default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from ``environ`` (default ``os.environ``), validating every value."""
         env = os.environ if environ is None else environ
-        test_mode = _boolean(env, "TEST_MODE", default=False)
-        topic_arn = _optional(env, "TEST_MODE_TOPIC_ARN", _SNS_TOPIC_ARN, "an SNS topic ARN")
+        test_mode = TEST_MODE.read(env)
+        topic_arn = TEST_MODE_TOPIC_ARN.read(env)
         if test_mode and topic_arn is None:
             raise ConfigurationError("TEST_MODE_TOPIC_ARN must be set when TEST_MODE is 'true'")
+        country_codes = ALLOWED_COUNTRY_CODES.read(env)
         return cls(
-            otp_length=_integer(env, "OTP_LENGTH", default=6, minimum=6, maximum=10),
-            otp_ttl_seconds=_integer(env, "OTP_TTL_SECONDS", default=180, minimum=60, maximum=600),
-            max_attempts=_integer(env, "MAX_ATTEMPTS", default=3, minimum=1, maximum=5),
+            otp_length=OTP_LENGTH.read(env),
+            otp_ttl_seconds=OTP_TTL_SECONDS.read(env),
+            max_attempts=MAX_ATTEMPTS.read(env),
             test_mode=test_mode,
             test_mode_topic_arn=topic_arn,
-            sms_sender_id=_optional(env, "SMS_SENDER_ID", _SENDER_ID, "1 to 11 letters or digits, at least one letter"),
-            sms_origination_number=_optional(env, "SMS_ORIGINATION_NUMBER", _E164, "a phone number in E.164 form"),
-            sms_key_arn=_optional(env, "SMS_KEY_ARN", _KMS_KEY_ARN, "a KMS key ARN"),
-            limits_table_name=_optional(env, "LIMITS_TABLE_NAME", _TABLE_NAME, "a DynamoDB table name"),
-            allowed_country_codes=_country_codes(env),
+            sms_sender_id=SMS_SENDER_ID.read(env),
+            sms_origination_number=SMS_ORIGINATION_NUMBER.read(env),
+            sms_key_arn=SMS_KEY_ARN.read(env),
+            limits_table_name=LIMITS_TABLE_NAME.read(env),
+            allowed_country_codes=frozenset(int(code) for code in country_codes.split(",")) if country_codes else frozenset(),
             limits=LimitPolicy.from_env(env),
-            password_sign_in=_boolean(env, "PASSWORD_SIGN_IN", default=False),
+            password_sign_in=PASSWORD_SIGN_IN.read(env),
         )
 
     def require_sms_key_arn(self) -> str:
@@ -119,35 +236,3 @@ class Settings:
 def load_settings() -> Settings:
     """Read the settings from the process environment (call once, at module import)."""
     return Settings.from_env()
-
-
-def _country_codes(env: Mapping[str, str]) -> frozenset[int]:
-    raw = _optional(env, "ALLOWED_COUNTRY_CODES", _COUNTRY_CODES, "calling codes separated by commas, such as 1,44")
-    return frozenset(int(code) for code in raw.split(",")) if raw else frozenset()
-
-
-def _integer(env: Mapping[str, str], name: str, *, default: int, minimum: int, maximum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isascii() or not raw.isdigit() or not minimum <= int(raw) <= maximum:
-        raise ConfigurationError(f"{name} must be a whole number from {minimum} to {maximum}, got {raw!r}")
-    return int(raw)
-
-
-def _boolean(env: Mapping[str, str], name: str, *, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw not in ("true", "false"):
-        raise ConfigurationError(f"{name} must be 'true' or 'false', got {raw!r}")
-    return raw == "true"
-
-
-def _optional(env: Mapping[str, str], name: str, pattern: re.Pattern[str], what: str) -> str | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    if not pattern.match(raw):
-        raise ConfigurationError(f"{name} must be {what}, got {raw!r}")
-    return raw
