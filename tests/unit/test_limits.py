@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from sms_otp.errors import PhoneNumberNotAllowedError
@@ -608,3 +609,77 @@ def test_items_expire_a_day_after_their_last_use_or_lock_and_the_budget_two_hour
     assert _item(subject_key(PHONE))[ttl_attribute] == {"N": str(START + 86_400)}
     assert _item(subject_key(OTHER_PHONE))[ttl_attribute] == {"N": str(START + 600 + 86_400)}
     assert _item(budget_key(START))[ttl_attribute] == {"N": str(START + 7_200)}
+
+
+# ---------------------------------------------------------------- how a cancelled transaction is read ---
+
+
+def _stubbed_store() -> tuple[LimitStore, Any]:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    return LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock()), client
+
+
+def test_a_round_without_a_message_that_loses_its_race_is_tried_again(aws: None) -> None:
+    # GIVEN a round (no message: one item in the transaction) whose first write loses a race
+    limits, client = _stubbed_store()
+    with Stubber(client) as stub:
+        stub.add_response("get_item", {})
+        stub.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            modeled_fields={"CancellationReasons": [{"Code": "ConditionalCheckFailed"}]},
+        )
+        stub.add_response("get_item", {})
+        stub.add_response("transact_write_items", {})
+
+        # WHEN / THEN it reads again and is admitted
+        limits.admit(PHONE, new_round=True, send=False)
+        stub.assert_no_pending_responses()
+
+
+class CancellingClient:
+    """A DynamoDB client with no item to read whose transactions are cancelled with these reasons (or none given)."""
+
+    def __init__(self, reasons: list[dict[str, str]] | None) -> None:
+        self.response: dict[str, Any] = {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"}}
+        if reasons is not None:
+            self.response["CancellationReasons"] = reasons
+        self.writes = 0
+
+    def get_item(self, **_kwargs: object) -> dict[str, Any]:
+        return {}
+
+    def transact_write_items(self, **_kwargs: object) -> None:
+        self.writes += 1
+        raise ClientError(self.response, "TransactWriteItems")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "reasons",
+    [pytest.param(None, id="no reasons given"), pytest.param([{"Code": "ThrottlingError"}, {"Code": "None"}], id="throttled")],
+)
+def test_a_cancellation_that_is_not_a_lost_race_fails_closed_at_once(logs: Any, reasons: list[dict[str, str]] | None) -> None:
+    # GIVEN a transaction cancelled for another reason than a race
+    client = CancellingClient(reasons)
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+
+    # WHEN / THEN refused at once (one write, no retry), as a failure of the store
+    with pytest.raises(LimitStoreUnavailableError):
+        limits.admit(PHONE, new_round=True, send=True)
+    assert client.writes == 1
+    assert [(record["message"], record["error_code"]) for record in logs.records() if record["level"] == "ERROR"] == [
+        ("The limit store failed; nothing is sent", "TransactionCanceledException")
+    ]
+
+
+def test_a_spent_budget_is_logged(aws: None, logs: Any) -> None:
+    # GIVEN a budget of one message an hour, spent by another number
+    limits = store(LimitPolicy(stack_messages_per_hour=1))
+    limits.admit(OTHER_PHONE, new_round=True, send=True)
+
+    # WHEN / THEN the next message is refused, with a warning in the log
+    with pytest.raises(BudgetExhaustedError):
+        limits.admit(PHONE, new_round=True, send=True)
+    assert [(record["level"], record["message"]) for record in logs.records()] == [
+        ("WARNING", "The stack's hourly message budget is spent")
+    ]
