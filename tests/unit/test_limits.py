@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from types import ModuleType
@@ -12,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from sms_otp import limits as limits_module
 from sms_otp.errors import PhoneNumberNotAllowedError
 from sms_otp.limits import (
     BudgetExhaustedError,
@@ -683,3 +685,49 @@ def test_a_spent_budget_is_logged(aws: None, logs: Any) -> None:
     assert [(record["level"], record["message"]) for record in logs.records()] == [
         ("WARNING", "The stack's hourly message budget is spent")
     ]
+
+
+# ---------------------------------------------------------------- the last details ---
+
+
+def test_the_next_state_forgets_messages_a_day_old_and_changes_only_what_was_asked() -> None:
+    # GIVEN a number with a message exactly a day old, one an hour old, 2 failed rounds and a lock
+    state = SubjectState(sent_at=(START - 86_400, START - 3_600), failed_rounds=2, locked_until=START - 5, version=7)
+
+    # WHEN the sender admits a message (no sign-in round), and when a round without a message is admitted
+    after_message = next_state(state, DEFAULTS, START, new_round=False, send=True)
+    after_round = next_state(state, DEFAULTS, START, new_round=True, send=False)
+
+    # THEN the day-old message is forgotten; a message adds its time and leaves the rounds and the lock alone;
+    # a round adds no time and counts one more failed round
+    assert after_message == SubjectState(sent_at=(START - 3_600, START), failed_rounds=2, locked_until=START - 5, version=8)
+    assert after_round == SubjectState(sent_at=(START - 3_600,), failed_rounds=3, locked_until=START, version=8)
+
+
+def test_a_subject_key_is_the_sha256_of_the_number() -> None:
+    assert subject_key(PHONE) == "subject#" + hashlib.sha256(PHONE.encode()).hexdigest()
+
+
+def test_state_is_read_consistently(aws: None) -> None:
+    # GIVEN a store whose client expects a strongly consistent read (a stale read would let a race through)
+    limits, client = _stubbed_store()
+    with Stubber(client) as stub:
+        stub.add_response("get_item", {}, {"TableName": "sms-otp-limits", "Key": {"pk": {"S": subject_key(PHONE)}}, "ConsistentRead": True})
+        stub.add_response("transact_write_items", {})
+
+        # WHEN / THEN a round is admitted with that read
+        limits.admit(PHONE, new_round=True, send=False)
+        stub.assert_no_pending_responses()
+
+
+def test_lost_races_past_the_deadline_are_refused(logs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN every write losing its race, and a clock on which each look takes two seconds
+    readings = iter(range(0, 1_000, 2))
+    monkeypatch.setattr(limits_module.time, "monotonic", lambda: next(readings))
+    client = CancellingClient([{"Code": "ConditionalCheckFailed"}, {"Code": "None"}])
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+
+    # WHEN / THEN refused once the deadline has passed (fail closed), after one write
+    with pytest.raises(LimitStoreUnavailableError):
+        limits.admit(PHONE, new_round=True, send=True)
+    assert client.writes == 1
