@@ -731,3 +731,27 @@ def test_lost_races_past_the_deadline_are_refused(logs: Any, monkeypatch: pytest
     with pytest.raises(LimitStoreUnavailableError):
         limits.admit(PHONE, new_round=True, send=True)
     assert client.writes == 1
+
+
+class LowestDraw:
+    """Stands in for the backoff's random source: records each range and draws its bottom (no real wait)."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[float, float]] = []
+
+    def uniform(self, low: float, high: float) -> float:
+        self.ranges.append((low, high))
+        return low
+
+
+def test_lost_races_back_off_with_jitter_doubling_from_20_ms(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN every write losing its race, a clock that stands still, and a recording random source
+    draws = LowestDraw()
+    monkeypatch.setattr(limits_module, "_BACKOFF", draws)
+    monkeypatch.setattr(limits_module.time, "monotonic", lambda: 0.0)
+    limits = LimitStore("sms-otp-limits", DEFAULTS, CancellingClient([{"Code": "ConditionalCheckFailed"}]), FakeClock())
+
+    # WHEN / THEN refused after six writes, having waited up to 20, 40, 80, 160 and 320 ms between them
+    with pytest.raises(LimitStoreUnavailableError):
+        limits.admit(PHONE, new_round=True, send=False)
+    assert draws.ranges == [(0, pytest.approx(0.01 * 2**attempt)) for attempt in range(1, 6)]
