@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from types import ModuleType
@@ -9,8 +10,10 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from sms_otp import limits as limits_module
 from sms_otp.errors import PhoneNumberNotAllowedError
 from sms_otp.limits import (
     BudgetExhaustedError,
@@ -608,3 +611,147 @@ def test_items_expire_a_day_after_their_last_use_or_lock_and_the_budget_two_hour
     assert _item(subject_key(PHONE))[ttl_attribute] == {"N": str(START + 86_400)}
     assert _item(subject_key(OTHER_PHONE))[ttl_attribute] == {"N": str(START + 600 + 86_400)}
     assert _item(budget_key(START))[ttl_attribute] == {"N": str(START + 7_200)}
+
+
+# ---------------------------------------------------------------- how a cancelled transaction is read ---
+
+
+def _stubbed_store() -> tuple[LimitStore, Any]:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    return LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock()), client
+
+
+def test_a_round_without_a_message_that_loses_its_race_is_tried_again(aws: None) -> None:
+    # GIVEN a round (no message: one item in the transaction) whose first write loses a race
+    limits, client = _stubbed_store()
+    with Stubber(client) as stub:
+        stub.add_response("get_item", {})
+        stub.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            modeled_fields={"CancellationReasons": [{"Code": "ConditionalCheckFailed"}]},
+        )
+        stub.add_response("get_item", {})
+        stub.add_response("transact_write_items", {})
+
+        # WHEN / THEN it reads again and is admitted
+        limits.admit(PHONE, new_round=True, send=False)
+        stub.assert_no_pending_responses()
+
+
+class CancellingClient:
+    """A DynamoDB client with no item to read whose transactions are cancelled with these reasons (or none given)."""
+
+    def __init__(self, reasons: list[dict[str, str]] | None) -> None:
+        self.response: dict[str, Any] = {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"}}
+        if reasons is not None:
+            self.response["CancellationReasons"] = reasons
+        self.writes = 0
+
+    def get_item(self, **_kwargs: object) -> dict[str, Any]:
+        return {}
+
+    def transact_write_items(self, **_kwargs: object) -> None:
+        self.writes += 1
+        raise ClientError(self.response, "TransactWriteItems")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "reasons",
+    [pytest.param(None, id="no reasons given"), pytest.param([{"Code": "ThrottlingError"}, {"Code": "None"}], id="throttled")],
+)
+def test_a_cancellation_that_is_not_a_lost_race_fails_closed_at_once(logs: Any, reasons: list[dict[str, str]] | None) -> None:
+    # GIVEN a transaction cancelled for another reason than a race
+    client = CancellingClient(reasons)
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+
+    # WHEN / THEN refused at once (one write, no retry), as a failure of the store
+    with pytest.raises(LimitStoreUnavailableError):
+        limits.admit(PHONE, new_round=True, send=True)
+    assert client.writes == 1
+    assert [(record["message"], record["error_code"]) for record in logs.records() if record["level"] == "ERROR"] == [
+        ("The limit store failed; nothing is sent", "TransactionCanceledException")
+    ]
+
+
+def test_a_spent_budget_is_logged(aws: None, logs: Any) -> None:
+    # GIVEN a budget of one message an hour, spent by another number
+    limits = store(LimitPolicy(stack_messages_per_hour=1))
+    limits.admit(OTHER_PHONE, new_round=True, send=True)
+
+    # WHEN / THEN the next message is refused, with a warning in the log
+    with pytest.raises(BudgetExhaustedError):
+        limits.admit(PHONE, new_round=True, send=True)
+    assert [(record["level"], record["message"]) for record in logs.records()] == [
+        ("WARNING", "The stack's hourly message budget is spent")
+    ]
+
+
+# ---------------------------------------------------------------- the last details ---
+
+
+def test_the_next_state_forgets_messages_a_day_old_and_changes_only_what_was_asked() -> None:
+    # GIVEN a number with a message exactly a day old, one an hour old, 2 failed rounds and a lock
+    state = SubjectState(sent_at=(START - 86_400, START - 3_600), failed_rounds=2, locked_until=START - 5, version=7)
+
+    # WHEN the sender admits a message (no sign-in round), and when a round without a message is admitted
+    after_message = next_state(state, DEFAULTS, START, new_round=False, send=True)
+    after_round = next_state(state, DEFAULTS, START, new_round=True, send=False)
+
+    # THEN the day-old message is forgotten; a message adds its time and leaves the rounds and the lock alone;
+    # a round adds no time and counts one more failed round
+    assert after_message == SubjectState(sent_at=(START - 3_600, START), failed_rounds=2, locked_until=START - 5, version=8)
+    assert after_round == SubjectState(sent_at=(START - 3_600,), failed_rounds=3, locked_until=START, version=8)
+
+
+def test_a_subject_key_is_the_sha256_of_the_number() -> None:
+    assert subject_key(PHONE) == "subject#" + hashlib.sha256(PHONE.encode()).hexdigest()
+
+
+def test_state_is_read_consistently(aws: None) -> None:
+    # GIVEN a store whose client expects a strongly consistent read (a stale read would let a race through)
+    limits, client = _stubbed_store()
+    with Stubber(client) as stub:
+        stub.add_response("get_item", {}, {"TableName": "sms-otp-limits", "Key": {"pk": {"S": subject_key(PHONE)}}, "ConsistentRead": True})
+        stub.add_response("transact_write_items", {})
+
+        # WHEN / THEN a round is admitted with that read
+        limits.admit(PHONE, new_round=True, send=False)
+        stub.assert_no_pending_responses()
+
+
+def test_lost_races_past_the_deadline_are_refused(logs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN every write losing its race, and a clock on which each look takes two seconds
+    readings = iter(range(0, 1_000, 2))
+    monkeypatch.setattr(limits_module.time, "monotonic", lambda: next(readings))
+    client = CancellingClient([{"Code": "ConditionalCheckFailed"}, {"Code": "None"}])
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+
+    # WHEN / THEN refused once the deadline has passed (fail closed), after one write
+    with pytest.raises(LimitStoreUnavailableError):
+        limits.admit(PHONE, new_round=True, send=True)
+    assert client.writes == 1
+
+
+class LowestDraw:
+    """Stands in for the backoff's random source: records each range and draws its bottom (no real wait)."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[float, float]] = []
+
+    def uniform(self, low: float, high: float) -> float:
+        self.ranges.append((low, high))
+        return low
+
+
+def test_lost_races_back_off_with_jitter_doubling_from_20_ms(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN every write losing its race, a clock that stands still, and a recording random source
+    draws = LowestDraw()
+    monkeypatch.setattr(limits_module, "_BACKOFF", draws)
+    monkeypatch.setattr(limits_module.time, "monotonic", lambda: 0.0)
+    limits = LimitStore("sms-otp-limits", DEFAULTS, CancellingClient([{"Code": "ConditionalCheckFailed"}]), FakeClock())
+
+    # WHEN / THEN refused after six writes, having waited up to 20, 40, 80, 160 and 320 ms between them
+    with pytest.raises(LimitStoreUnavailableError):
+        limits.admit(PHONE, new_round=True, send=False)
+    assert draws.ranges == [(0, pytest.approx(0.01 * 2**attempt)) for attempt in range(1, 6)]
