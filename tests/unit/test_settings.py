@@ -8,7 +8,8 @@ from types import ModuleType
 
 import pytest
 
-from sms_otp.errors import ConfigurationError
+from sms_otp.errors import ConfigurationError, UserFacingError
+from sms_otp.phone_numbers import validate_destination
 from sms_otp.settings import TABLE, OptionalText, Settings, Switch, WholeNumber, load_settings
 from tests.testkit.template import load_template
 
@@ -84,6 +85,8 @@ def test_every_variable_is_read() -> None:
         ("SMS_SENDER_ID", "A", "sms_sender_id", "A"),
         ("SMS_SENDER_ID", "Example1234", "sms_sender_id", "Example1234"),
         ("SMS_ORIGINATION_NUMBER", "+447911123456", "sms_origination_number", "+447911123456"),
+        ("ALLOWED_COUNTRY_CODES", "1,44,998", "allowed_country_codes", frozenset({1, 44, 998})),
+        ("ALLOWED_COUNTRY_CODES", " * ", "allowed_country_codes", frozenset()),
         (
             "TEST_MODE_TOPIC_ARN",
             "arn:aws-us-gov:sns:us-gov-west-1:123456789012:otp.fifo",
@@ -129,6 +132,11 @@ def test_boundary_values_are_accepted(name: str, value: str, field: str, expecte
         ("SMS_KEY_ARN", "alias/cognito-sms"),
         ("SMS_KEY_ARN", "arn:aws:kms:us-east-1:123456789012:alias/cognito-sms"),
         ("SMS_KEY_ARN", "1234abcd-12ab-34cd-56ef-1234567890ab"),
+        ("ALLOWED_COUNTRY_CODES", "**"),
+        ("ALLOWED_COUNTRY_CODES", "*,44"),
+        ("ALLOWED_COUNTRY_CODES", "+44"),
+        ("ALLOWED_COUNTRY_CODES", "1, 44"),
+        ("ALLOWED_COUNTRY_CODES", "1000"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> None:
@@ -150,6 +158,22 @@ def test_test_mode_without_a_topic_fails(topic: str | None) -> None:
     # WHEN / THEN the cold start fails and says which variable is missing
     with pytest.raises(ConfigurationError, match=r"^TEST_MODE_TOPIC_ARN must be set when TEST_MODE is 'true'$"):
         Settings.from_env(environ)
+
+
+@pytest.mark.parametrize("every_country", ["*", ""])
+def test_a_star_or_nothing_allows_a_number_of_any_country(every_country: str) -> None:
+    # GIVEN the country list written as "*" (on purpose, as production requires) or left empty
+    settings = Settings.from_env({"ALLOWED_COUNTRY_CODES": every_country})
+
+    # WHEN / THEN a number of any country is a valid destination, as with no list at all
+    assert settings == Settings()
+    assert validate_destination("+447911123456", settings.allowed_country_codes) == "+447911123456"
+
+
+def test_a_list_of_countries_refuses_the_others() -> None:
+    settings = Settings.from_env({"ALLOWED_COUNTRY_CODES": "1"})
+    with pytest.raises(UserFacingError):
+        validate_destination("+447911123456", settings.allowed_country_codes)
 
 
 def test_require_sms_key_arn() -> None:

@@ -94,7 +94,7 @@ MAX_MESSAGES_PER_DAY = WholeNumber("MAX_MESSAGES_PER_DAY", "MaxMessagesPerDay", 
 LOCKOUT_THRESHOLD = WholeNumber("LOCKOUT_THRESHOLD", "LockoutThreshold", 10, 3, 100)
 LOCKOUT_BASE_SECONDS = WholeNumber("LOCKOUT_BASE_SECONDS", "LockoutBaseSeconds", 900, 60, 86_400)
 LOCKOUT_MAX_SECONDS = WholeNumber("LOCKOUT_MAX_SECONDS", "LockoutMaxSeconds", 86_400, 60, 604_800)
-STACK_MESSAGES_PER_HOUR = WholeNumber("STACK_MESSAGES_PER_HOUR", "StackMessagesPerHour", 1000, 1, 1_000_000)
+STACK_MESSAGES_PER_HOUR = WholeNumber("STACK_MESSAGES_PER_HOUR", "StackMessagesPerHour", 100, 1, 1_000_000)
 TEST_MODE = Switch("TEST_MODE", "TestMode", default=False)
 PASSWORD_SIGN_IN = Switch("PASSWORD_SIGN_IN", "PasswordSignIn", default=False)
 SMS_SENDER_ID = OptionalText(
@@ -106,9 +106,10 @@ SMS_ORIGINATION_NUMBER = OptionalText(
 ALLOWED_COUNTRY_CODES = OptionalText(
     "ALLOWED_COUNTRY_CODES",
     "AllowedCountryCodes",
-    re.compile(r"^[1-9][0-9]{0,2}(,[1-9][0-9]{0,2})*$"),
-    "calling codes separated by commas, such as 1,44",
+    re.compile(r"^\*$|^[1-9][0-9]{0,2}(,[1-9][0-9]{0,2})*$"),
+    "calling codes separated by commas, such as 1,44, or * for every country",
 )
+EVERY_COUNTRY = "*"
 TEST_MODE_TOPIC_ARN = OptionalText(
     "TEST_MODE_TOPIC_ARN", None, re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]{1,256}$"), "an SNS topic ARN"
 )
@@ -192,6 +193,7 @@ class Settings:
     sms_origination_number: str | None = None
     sms_key_arn: str | None = None
     limits_table_name: str | None = None
+    # Empty: every country (ALLOWED_COUNTRY_CODES empty or "*").
     allowed_country_codes: frozenset[int] = frozenset()
     limits: LimitPolicy = LimitPolicy()
     password_sign_in: bool = PASSWORD_SIGN_IN.default
@@ -205,6 +207,9 @@ class Settings:
         if test_mode and topic_arn is None:
             raise ConfigurationError("TEST_MODE_TOPIC_ARN must be set when TEST_MODE is 'true'")
         country_codes = ALLOWED_COUNTRY_CODES.read(env)
+        # "*" names every country on purpose (production refuses an empty list); both mean no restriction.
+        if country_codes == EVERY_COUNTRY:
+            country_codes = None
         return cls(
             otp_length=OTP_LENGTH.read(env),
             otp_ttl_seconds=OTP_TTL_SECONDS.read(env),
