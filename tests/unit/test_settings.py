@@ -176,6 +176,27 @@ def test_a_list_of_countries_refuses_the_others() -> None:
         validate_destination("+447911123456", settings.allowed_country_codes)
 
 
+def test_a_longest_lockout_below_the_first_caps_every_lockout() -> None:
+    # GIVEN LockoutMaxSeconds below LockoutBaseSeconds, which CloudFormation cannot refuse at deploy time
+    policy = Settings.from_env({"LOCKOUT_BASE_SECONDS": "900", "LOCKOUT_MAX_SECONDS": "600", "LOCKOUT_THRESHOLD": "3"}).limits
+
+    # WHEN / THEN the functions start, and every lockout, the first included, lasts the maximum
+    assert [policy.lockout_seconds(rounds) for rounds in (2, 3, 4, 40)] == [0, 600, 600, 600]
+
+
+def test_a_daily_limit_below_the_hourly_one_is_the_limit_that_binds() -> None:
+    # GIVEN MaxMessagesPerDay below MaxMessagesPerHour, which CloudFormation cannot refuse at deploy time
+    from sms_otp.limits import SendLimitError, SubjectState, check_send
+
+    policy = Settings.from_env({"MAX_MESSAGES_PER_HOUR": "5", "MAX_MESSAGES_PER_DAY": "2", "MIN_SECONDS_BETWEEN_MESSAGES": "0"}).limits
+    now = 1_000_000
+
+    # WHEN a number has had two messages this hour / THEN the functions start, and a third is refused by the daily limit
+    check_send(SubjectState(sent_at=(now - 60,)), policy, now)
+    with pytest.raises(SendLimitError):
+        check_send(SubjectState(sent_at=(now - 120, now - 60)), policy, now)
+
+
 def test_require_sms_key_arn() -> None:
     assert Settings(sms_key_arn=KEY_ARN).require_sms_key_arn() == KEY_ARN
     with pytest.raises(ConfigurationError, match=r"^SMS_KEY_ARN must be set"):
