@@ -125,6 +125,15 @@ class Attachment:
     original: dict[str, Any] = field(default_factory=dict)
     owned: frozenset[str] = frozenset()
 
+    def __post_init__(self) -> None:
+        # Detaching writes every original back: a record naming any other slot (a Pre Token
+        # Generation, say) would hand the pool a trigger the stack never took from it.
+        foreign = sorted(set(self.original) - set(STACK_SLOTS))
+        if foreign:
+            raise AttachmentRefusedError(
+                f"The record of what the stack replaced names slots it never takes ({', '.join(foreign)}); nothing was changed."
+            )
+
     def to_json(self) -> str:
         return json.dumps({"original": self.original, "owned": sorted(self.owned)}, sort_keys=True)
 
