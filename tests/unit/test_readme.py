@@ -100,3 +100,17 @@ def test_every_template_rule_is_named_with_its_refusal(rule: str) -> None:
 def test_every_output_is_named(output: str) -> None:
     section = README.split("\n### Outputs\n", 1)[1].split("\n## ", 1)[0]
     assert f"`{output}`" in section
+
+
+def test_every_text_the_stack_sends_is_quoted_by_its_trigger_source() -> None:
+    # Imported here: the layer's modules build Powertools' logger and metrics on import, under the unit tier's environment.
+    from sms_otp.custom_auth import sign_in_message
+    from sms_otp.custom_sms import TRIGGER_SOURCES, sms_text
+
+    # GIVEN the text of each trigger source, with placeholders for the code and the phone number
+    texts = {source: sms_text(source, "<code>", "<phone number>") for source in TRIGGER_SOURCES}
+    texts["CreateAuthChallenge_Authentication"] = sign_in_message("<code>", 180)
+
+    # THEN the README's table has a row for each source with that text, and no other row
+    rows = dict(re.findall(r"^\| `(\w+_\w+)` \| [^|]+ \| `([^`]+)`", README, re.MULTILINE))
+    assert rows == texts
