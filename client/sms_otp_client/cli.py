@@ -52,6 +52,7 @@ from sms_otp_client.sandbox import (
 from sms_otp_client.stack import StackNotFoundError, StackOutputs
 from sms_otp_client.web import WebExampleServer, page_config
 
+DESCRIPTION = "Sign in with a code against a deployed stack, run the local sandbox, and prepare `sam local invoke`."
 DEFAULT_SANDBOX_PHONE = "+12025550143"
 SIGN_IN_STEPS = 6
 # Reads one line typed by the person signing in (``input``, or a test's script).
@@ -413,9 +414,7 @@ def _terminate(signum: int, _frame: object) -> NoReturn:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
-        prog="python -m sms_otp_client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    root = argparse.ArgumentParser(prog="sms-otp", description=DESCRIPTION)
     commands = root.add_subparsers(dest="command", required=True)
 
     sign_in_parser = commands.add_parser("sign-in", help="sign in with a code against a deployed stack")
@@ -426,7 +425,13 @@ def parser() -> argparse.ArgumentParser:
     sign_in_parser.add_argument("--endpoint-url", type=endpoint_url, help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT")
     sign_in_parser.add_argument("--wrong-first", action="store_true", help="answer a wrong code once before the right one")
     inbox = sign_in_parser.add_mutually_exclusive_group()
-    inbox.add_argument("--inbox", dest="inbox", action="store_true", default=None, help="read the code from the test topic")
+    inbox.add_argument(
+        "--inbox",
+        dest="inbox",
+        action="store_true",
+        default=None,
+        help="read the code from the test topic, and print the message (default in test mode)",
+    )
     inbox.add_argument("--prompt", dest="inbox", action="store_false", help="type the code (default outside test mode)")
     sign_in_parser.set_defaults(run=command_sign_in)
 
