@@ -45,6 +45,7 @@ from sms_otp_client.sandbox import (
     build,
     build_folder_lock,
     deploy,
+    emulator_clients,
     emulator_python,
     machine_architecture,
     sandbox_environment,
@@ -190,19 +191,9 @@ def endpoint_url(text: str) -> str:
 def _client_factory(arguments: argparse.Namespace) -> Callable[[str], Any]:
     """boto3 clients for the account and region given on the command line, or for the emulator at --endpoint-url."""
     if arguments.endpoint_url:
-        environment = sandbox_environment(arguments.endpoint_url, arguments.region or "us-east-1")
-        session = boto3.session.Session(
-            aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
-            region_name=environment["AWS_REGION"],
-        )
-    else:
-        session = boto3.session.Session(region_name=arguments.region)
-
-    def client(service: str) -> Any:
-        return session.client(service, endpoint_url=arguments.endpoint_url)
-
-    return client
+        return emulator_clients(arguments.endpoint_url, arguments.region or "us-east-1")
+    session = boto3.session.Session(region_name=arguments.region)
+    return session.client  # type: ignore[no-any-return]
 
 
 def command_sign_in(arguments: argparse.Namespace) -> int:

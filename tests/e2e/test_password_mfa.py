@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
@@ -21,7 +20,7 @@ from pycognito.exceptions import MFAChallengeException
 from sms_otp_client.auth import PasswordlessClient, Tokens, decode_jwt_claims, random_password
 from sms_otp_client.emulator import Emulator
 from sms_otp_client.inbox import TestModeInbox
-from sms_otp_client.sandbox import PROJECT_ROOT, SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, SandboxDeployment
+from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment, emulator_clients
 
 from .conftest import EMULATOR_SIGN_UP_CODE
 
@@ -212,9 +211,7 @@ def rule_refusal(emulator: Emulator, parameters: dict[str, str]) -> str | None:
         "Rules": template["Rules"],
         "Resources": {"Nothing": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
     }
-    cloudformation = boto3.session.Session(
-        aws_access_key_id=SANDBOX_ACCESS_KEY, aws_secret_access_key=SANDBOX_SECRET_KEY, region_name=emulator.region
-    ).client("cloudformation", endpoint_url=emulator.endpoint_url)
+    cloudformation = emulator_clients(emulator.endpoint_url, emulator.region)("cloudformation")
     stack_name = "rules-" + "-".join(f"{name}-{value}" for name, value in sorted(parameters.items())).lower()
     try:
         cloudformation.create_stack(
