@@ -159,6 +159,7 @@ def sign_in(
 
 
 def print_claims(tokens: Tokens) -> None:
+    """Print the ID token's claims, one a line."""
     print("\nID token claims (decoded; the signature is not checked by this client):")
     for name, value in sorted(tokens.id_token_claims().items()):
         print(f"  {name:<24} {value}")
@@ -405,6 +406,7 @@ def _terminate(signum: int, _frame: object) -> NoReturn:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The ``sms-otp`` command line; each command sets ``run`` to the function that runs it."""
     root = argparse.ArgumentParser(prog="sms-otp", description=DESCRIPTION)
     commands = root.add_subparsers(dest="command", required=True)
 
@@ -464,6 +466,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command ``argv`` names (default: the process's arguments); return its exit status."""
     # Stop cleanly (and stop the emulator) on SIGTERM, a closed terminal (SIGHUP) and Ctrl-C,
     # even where SIGINT was inherited as ignored.
     signal.signal(signal.SIGTERM, _terminate)

@@ -105,6 +105,7 @@ class DockerEngine:
         return environment
 
     def docker(self) -> Docker:
+        """The ``docker`` command line, pointed at this engine."""
         return Docker(self.environment())
 
 

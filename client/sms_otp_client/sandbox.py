@@ -41,10 +41,12 @@ class SandboxError(Exception):
 
 
 def sam_executable() -> Path:
+    """The SAM CLI the sandbox runs: ``.venv-sam``'s, or ``SMS_OTP_SAM``."""
     return Path(os.environ.get("SMS_OTP_SAM", PROJECT_ROOT / ".venv-sam" / "bin" / "sam"))
 
 
 def emulator_python() -> Path:
+    """The interpreter with the emulator installed: ``.venv-emulator``'s, or ``SMS_OTP_EMULATOR_PYTHON``."""
     return Path(os.environ.get("SMS_OTP_EMULATOR_PYTHON", PROJECT_ROOT / ".venv-emulator" / "bin" / "python"))
 
 
@@ -54,6 +56,7 @@ def machine_architecture() -> str:
 
 
 def sandbox_config() -> dict[str, Any]:
+    """samconfig.toml's ``[sandbox]`` environment."""
     with (PROJECT_ROOT / "samconfig.toml").open("rb") as handle:
         config: dict[str, Any] = tomllib.load(handle)
     sandbox: dict[str, Any] = config[SANDBOX_CONFIG_ENV]

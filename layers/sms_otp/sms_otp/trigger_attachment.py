@@ -135,10 +135,12 @@ class Attachment:
             )
 
     def to_json(self) -> str:
+        """The record as stored in the table."""
         return json.dumps({"original": self.original, "owned": sorted(self.owned)}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Attachment:
+        """A record as stored by :meth:`to_json`."""
         data = json.loads(text)
         return cls(original=dict(data["original"]), owned=frozenset(data["owned"]))
 
