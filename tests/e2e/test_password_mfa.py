@@ -13,14 +13,14 @@ from typing import Any
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
-from cfnlint.decode import cfn_yaml
 from pycognito.aws_srp import AWSSRP
 from pycognito.exceptions import MFAChallengeException
 
 from sms_otp_client.auth import PasswordlessClient, Tokens, decode_jwt_claims, random_password
 from sms_otp_client.emulator import Emulator
 from sms_otp_client.inbox import TestModeInbox
-from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment, emulator_clients
+from sms_otp_client.sandbox import SandboxDeployment, emulator_clients
+from tests.testkit.template import load_template
 
 from .conftest import EMULATOR_SIGN_UP_CODE
 
@@ -205,7 +205,7 @@ def rule_refusal(emulator: Emulator, parameters: dict[str, str]) -> str | None:
     stack is created; the stack holds the template's Parameters and Rules and one
     resource that does nothing.
     """
-    template = json.loads(json.dumps(cfn_yaml.load(str(PROJECT_ROOT / "template.yaml"))))
+    template = load_template()
     body = {
         "Parameters": template["Parameters"],
         "Rules": template["Rules"],

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
+
+from tests.testkit.template import load_template
 
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-TEMPLATE: dict[str, Any] = json.loads(json.dumps(cfn_yaml.load(str(ROOT / "template.yaml"))))
+TEMPLATE = load_template()
 TEMPLATE_PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
 # Beyond this many allowed values the README gives the first and the last, and how many there are.
 LISTED_VALUES = 5
