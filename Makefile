@@ -24,7 +24,7 @@ PY := $(VENV)/bin/python
 .PHONY: help system-packages dev venvs lint validate build deploy web unit e2e local-invoke test sandbox bench clean
 
 help: ## list the targets
-	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 sandbox: ## main job: deploy into the local emulator and sign in with a code (SANDBOX_ARGS="--keep" keeps it running, "--web" serves the web example)
 	$(MAKE) -j3 $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed $(if $(findstring --web,$(SANDBOX_ARGS)),web/dist/main.js)

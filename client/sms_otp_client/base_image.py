@@ -82,6 +82,7 @@ class Recipe:
 
 
 def project_tag(architecture: str) -> str:
+    """The project's own name for the offline base image of ``architecture``."""
     return f"{PROJECT_REPOSITORY}:{PYTHON_VERSION}-{architecture}"
 
 
@@ -91,6 +92,7 @@ def official_tag(architecture: str) -> str:
 
 
 def cache_dir() -> Path:
+    """Where built base images are kept between runs (``$XDG_CACHE_HOME/sms-otp``, or ``~/.cache/sms-otp``)."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sms-otp"
 
 

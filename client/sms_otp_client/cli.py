@@ -45,6 +45,7 @@ from sms_otp_client.sandbox import (
     build,
     build_folder_lock,
     deploy,
+    emulator_clients,
     emulator_python,
     machine_architecture,
     sandbox_environment,
@@ -52,6 +53,7 @@ from sms_otp_client.sandbox import (
 from sms_otp_client.stack import StackNotFoundError, StackOutputs
 from sms_otp_client.web import WebExampleServer, page_config
 
+DESCRIPTION = "Sign in with a code against a deployed stack, run the local sandbox, and prepare `sam local invoke`."
 DEFAULT_SANDBOX_PHONE = "+12025550143"
 SIGN_IN_STEPS = 6
 # Reads one line typed by the person signing in (``input``, or a test's script).
@@ -157,6 +159,7 @@ def sign_in(
 
 
 def print_claims(tokens: Tokens) -> None:
+    """Print the ID token's claims, one a line."""
     print("\nID token claims (decoded; the signature is not checked by this client):")
     for name, value in sorted(tokens.id_token_claims().items()):
         print(f"  {name:<24} {value}")
@@ -189,19 +192,9 @@ def endpoint_url(text: str) -> str:
 def _client_factory(arguments: argparse.Namespace) -> Callable[[str], Any]:
     """boto3 clients for the account and region given on the command line, or for the emulator at --endpoint-url."""
     if arguments.endpoint_url:
-        environment = sandbox_environment(arguments.endpoint_url, arguments.region or "us-east-1")
-        session = boto3.session.Session(
-            aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
-            region_name=environment["AWS_REGION"],
-        )
-    else:
-        session = boto3.session.Session(region_name=arguments.region)
-
-    def client(service: str) -> Any:
-        return session.client(service, endpoint_url=arguments.endpoint_url)
-
-    return client
+        return emulator_clients(arguments.endpoint_url, arguments.region or "us-east-1")
+    session = boto3.session.Session(region_name=arguments.region)
+    return session.client  # type: ignore[no-any-return]
 
 
 def command_sign_in(arguments: argparse.Namespace) -> int:
@@ -413,9 +406,8 @@ def _terminate(signum: int, _frame: object) -> NoReturn:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
-        prog="python -m sms_otp_client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    """The ``sms-otp`` command line; each command sets ``run`` to the function that runs it."""
+    root = argparse.ArgumentParser(prog="sms-otp", description=DESCRIPTION)
     commands = root.add_subparsers(dest="command", required=True)
 
     sign_in_parser = commands.add_parser("sign-in", help="sign in with a code against a deployed stack")
@@ -426,7 +418,13 @@ def parser() -> argparse.ArgumentParser:
     sign_in_parser.add_argument("--endpoint-url", type=endpoint_url, help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT")
     sign_in_parser.add_argument("--wrong-first", action="store_true", help="answer a wrong code once before the right one")
     inbox = sign_in_parser.add_mutually_exclusive_group()
-    inbox.add_argument("--inbox", dest="inbox", action="store_true", default=None, help="read the code from the test topic")
+    inbox.add_argument(
+        "--inbox",
+        dest="inbox",
+        action="store_true",
+        default=None,
+        help="read the code from the test topic, and print the message (default in test mode)",
+    )
     inbox.add_argument("--prompt", dest="inbox", action="store_false", help="type the code (default outside test mode)")
     sign_in_parser.set_defaults(run=command_sign_in)
 
@@ -468,6 +466,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command ``argv`` names (default: the process's arguments); return its exit status."""
     # Stop cleanly (and stop the emulator) on SIGTERM, a closed terminal (SIGHUP) and Ctrl-C,
     # even where SIGINT was inherited as ignored.
     signal.signal(signal.SIGTERM, _terminate)

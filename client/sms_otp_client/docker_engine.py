@@ -94,7 +94,6 @@ class DockerEngine:
 
     docker_host: str | None
     gateway: str
-    started_here: bool
 
     def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """``base`` (default: this process's environment) with ``DOCKER_HOST`` set for this engine."""
@@ -106,6 +105,7 @@ class DockerEngine:
         return environment
 
     def docker(self) -> Docker:
+        """The ``docker`` command line, pointed at this engine."""
         return Docker(self.environment())
 
 
@@ -143,7 +143,7 @@ def usable_engine(environment: Mapping[str, str]) -> tuple[DockerEngine | None, 
         return None, "Docker's engine has no default bridge with an IPv4 gateway (is it started with --bridge=none?)"
     if not is_local_address(gateway):
         return None, f"the bridge gateway {gateway} is not an address of this machine (Docker Desktop runs containers in a VM)"
-    return DockerEngine(docker_host=environment.get("DOCKER_HOST") or None, gateway=gateway, started_here=False), ""
+    return DockerEngine(docker_host=environment.get("DOCKER_HOST") or None, gateway=gateway), ""
 
 
 @contextlib.contextmanager
@@ -196,7 +196,7 @@ class PrivateEngine:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        engine = DockerEngine(docker_host=docker_host, gateway=gateway, started_here=True)
+        engine = DockerEngine(docker_host=docker_host, gateway=gateway)
         docker = engine.docker()
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:

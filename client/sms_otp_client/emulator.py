@@ -56,6 +56,7 @@ class Emulator:
 
     @property
     def endpoint_url(self) -> str:
+        """The emulator's URL, such as ``http://127.0.0.1:4566`` (its port is chosen when it starts)."""
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout_seconds: float = 60.0) -> None:

@@ -17,11 +17,9 @@ import json
 import sys
 import time
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.user_pool_settings import writable_settings
@@ -30,14 +28,14 @@ from sms_otp_client.emulator import Emulator, EmulatorError
 from sms_otp_client.inbox import InboxTimeoutError, TestModeInbox
 from sms_otp_client.progress import Progress
 from sms_otp_client.sandbox import (
-    SANDBOX_ACCESS_KEY,
     SANDBOX_DIR,
-    SANDBOX_SECRET_KEY,
+    ClientFactory,
     SandboxDeployment,
     SandboxError,
     build,
     build_folder_lock,
     deploy,
+    emulator_clients,
     emulator_python,
     machine_architecture,
     sandbox_environment,
@@ -54,7 +52,6 @@ def handler(event, context):
     event["response"] = {{"claimsOverrideDetails": {{"claimsToAddOrOverride": {{{OWN_CLAIM[0]!r}: {OWN_CLAIM[1]!r}}}}}}}
     return event
 """
-Client = Callable[[str], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +60,6 @@ class OutOfBandPool:
 
     user_pool_id: str
     app_client_id: str
-    pre_token_function_arn: str
 
 
 def _trust(service: str) -> str:
@@ -79,7 +75,7 @@ def _zip(source: str) -> bytes:
 
 
 def create_distinctive_pool(
-    client: Client, name: str, *, username_attributes: tuple[str, ...] = ("phone_number",), own_pre_sign_up: bool = False
+    client: ClientFactory, name: str, *, username_attributes: tuple[str, ...] = ("phone_number",), own_pre_sign_up: bool = False
 ) -> OutOfBandPool:
     """Create, outside any stack, a pool with settings of every kind a team's pool has.
 
@@ -139,7 +135,7 @@ def create_distinctive_pool(
         Principal="cognito-idp.amazonaws.com",
         SourceArn=created["Arn"],
     )
-    return OutOfBandPool(user_pool_id=user_pool_id, app_client_id=app_client_id, pre_token_function_arn=function_arn)
+    return OutOfBandPool(user_pool_id=user_pool_id, app_client_id=app_client_id)
 
 
 def pool_state(cognito: Any, user_pool_id: str) -> dict[str, Any]:
@@ -157,14 +153,6 @@ def delete_stack(cloudformation: Any, stack_name: str) -> None:
     """Delete a stack and wait until it is gone (the emulator answers within seconds)."""
     cloudformation.delete_stack(StackName=stack_name)
     cloudformation.get_waiter("stack_delete_complete").wait(StackName=stack_name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-
-
-def sandbox_client(emulator: Emulator) -> Client:
-    """A factory of boto3 clients that reach the emulator with the sandbox's throw-away credentials."""
-    session = boto3.session.Session(
-        aws_access_key_id=SANDBOX_ACCESS_KEY, aws_secret_access_key=SANDBOX_SECRET_KEY, region_name=emulator.region
-    )
-    return lambda service: session.client(service, endpoint_url=emulator.endpoint_url)
 
 
 def sign_up_and_sign_in(deployment: SandboxDeployment, phone_number: str, progress: Progress) -> Tokens:
@@ -198,8 +186,10 @@ def sign_up_and_sign_in(deployment: SandboxDeployment, phone_number: str, progre
 
 
 def _differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    names = [f"settings.{name}" for name in sorted(before["settings"].keys() | after["settings"].keys())]
-    differing = [name for name in names if before["settings"].get(name[9:]) != after["settings"].get(name[9:])]
+    """What differs between two :func:`pool_state` results: ``settings.<name>``, ``mfa``, ``app_clients``."""
+    settings_before, settings_after = before["settings"], after["settings"]
+    names = sorted(settings_before.keys() | settings_after.keys())
+    differing = [f"settings.{name}" for name in names if settings_before.get(name) != settings_after.get(name)]
     return differing + [part for part in ("mfa", "app_clients") if before[part] != after[part]]
 
 
@@ -221,7 +211,7 @@ def run_existing_pool_sandbox(phone_number: str, *, stream: Any = sys.stdout) ->
                 build(environment, architecture)
                 details.append(f"log: {SANDBOX_DIR / 'sam-build.log'}")
             with progress.step("Create a user pool out of band (MFA, a trigger, messages, policy, tags, an app client)") as details:
-                client = sandbox_client(emulator)
+                client = emulator_clients(emulator.endpoint_url, emulator.region)
                 pool = create_distinctive_pool(client, "customers")
                 cognito = client("cognito-idp")
                 before = pool_state(cognito, pool.user_pool_id)

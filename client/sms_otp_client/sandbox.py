@@ -32,6 +32,8 @@ BUILD_LOCK = PROJECT_ROOT / ".aws-sam" / "sandbox-build.lock"
 # Throw-away credentials: the emulator does not check them.
 SANDBOX_ACCESS_KEY = "sandbox"
 SANDBOX_SECRET_KEY = "sandbox"  # noqa: S105 - not a secret
+# Gives a boto3 client for a service name ("cognito-idp", "sqs"...).
+ClientFactory = Callable[[str], Any]
 
 
 class SandboxError(Exception):
@@ -39,10 +41,12 @@ class SandboxError(Exception):
 
 
 def sam_executable() -> Path:
+    """The SAM CLI the sandbox runs: ``.venv-sam``'s, or ``SMS_OTP_SAM``."""
     return Path(os.environ.get("SMS_OTP_SAM", PROJECT_ROOT / ".venv-sam" / "bin" / "sam"))
 
 
 def emulator_python() -> Path:
+    """The interpreter with the emulator installed: ``.venv-emulator``'s, or ``SMS_OTP_EMULATOR_PYTHON``."""
     return Path(os.environ.get("SMS_OTP_EMULATOR_PYTHON", PROJECT_ROOT / ".venv-emulator" / "bin" / "python"))
 
 
@@ -52,6 +56,7 @@ def machine_architecture() -> str:
 
 
 def sandbox_config() -> dict[str, Any]:
+    """samconfig.toml's ``[sandbox]`` environment."""
     with (PROJECT_ROOT / "samconfig.toml").open("rb") as handle:
         config: dict[str, Any] = tomllib.load(handle)
     sandbox: dict[str, Any] = config[SANDBOX_CONFIG_ENV]
@@ -76,14 +81,21 @@ class SandboxDeployment:
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` that talks to the emulator."""
-        session = boto3.session.Session(
-            aws_access_key_id=SANDBOX_ACCESS_KEY, aws_secret_access_key=SANDBOX_SECRET_KEY, region_name=self.region
-        )
-        return session.client(service, endpoint_url=self.endpoint_url)
+        return emulator_clients(self.endpoint_url, self.region)(service)
 
     def environment(self) -> dict[str, str]:
         """Variables that point an AWS SDK or CLI at the emulator (and never at a real account)."""
         return sandbox_environment(self.endpoint_url, self.region)
+
+
+def emulator_clients(endpoint_url: str, region: str) -> ClientFactory:
+    """boto3 clients that reach the emulator at ``endpoint_url`` with the sandbox's throw-away credentials."""
+    session = boto3.session.Session(aws_access_key_id=SANDBOX_ACCESS_KEY, aws_secret_access_key=SANDBOX_SECRET_KEY, region_name=region)
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint_url)
+
+    return client
 
 
 def sandbox_environment(endpoint_url: str, region: str) -> dict[str, str]:
@@ -219,11 +231,9 @@ def deploy(
         environment=environment,
         log_name="sam-deploy.log" if stack_name == default_stack_name else f"sam-deploy-{stack_name}.log",
     )
-    session = boto3.session.Session(
-        aws_access_key_id=SANDBOX_ACCESS_KEY, aws_secret_access_key=SANDBOX_SECRET_KEY, region_name=emulator.region
-    )
-    outputs = StackOutputs.load(session.client("cloudformation", endpoint_url=emulator.endpoint_url), stack_name)
-    coerce_client_numbers(session.client("cognito-idp", endpoint_url=emulator.endpoint_url), outputs)
+    client = emulator_clients(emulator.endpoint_url, emulator.region)
+    outputs = StackOutputs.load(client("cloudformation"), stack_name)
+    coerce_client_numbers(client("cognito-idp"), outputs)
     return SandboxDeployment(endpoint_url=emulator.endpoint_url, region=emulator.region, stack_name=stack_name, outputs=outputs)
 
 

@@ -72,6 +72,7 @@ class WebExampleServer:
 
     @property
     def url(self) -> str:
+        """The page's address while the server runs."""
         if self._server is None:
             raise RuntimeError("the web example's server is not running")
         return f"http://{LOOPBACK}:{self._server.server_address[1]}/"

@@ -10,18 +10,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
-from cfnlint.decode import cfn_yaml
 from pycognito.aws_srp import AWSSRP
 from pycognito.exceptions import MFAChallengeException
 
 from sms_otp_client.auth import PasswordlessClient, Tokens, decode_jwt_claims, random_password
 from sms_otp_client.emulator import Emulator
 from sms_otp_client.inbox import TestModeInbox
-from sms_otp_client.sandbox import PROJECT_ROOT, SANDBOX_ACCESS_KEY, SANDBOX_SECRET_KEY, SandboxDeployment
+from sms_otp_client.sandbox import SandboxDeployment, emulator_clients
+from tests.testkit.template import load_template
 
 from .conftest import EMULATOR_SIGN_UP_CODE
 
@@ -206,15 +205,13 @@ def rule_refusal(emulator: Emulator, parameters: dict[str, str]) -> str | None:
     stack is created; the stack holds the template's Parameters and Rules and one
     resource that does nothing.
     """
-    template = json.loads(json.dumps(cfn_yaml.load(str(PROJECT_ROOT / "template.yaml"))))
+    template = load_template()
     body = {
         "Parameters": template["Parameters"],
         "Rules": template["Rules"],
         "Resources": {"Nothing": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
     }
-    cloudformation = boto3.session.Session(
-        aws_access_key_id=SANDBOX_ACCESS_KEY, aws_secret_access_key=SANDBOX_SECRET_KEY, region_name=emulator.region
-    ).client("cloudformation", endpoint_url=emulator.endpoint_url)
+    cloudformation = emulator_clients(emulator.endpoint_url, emulator.region)("cloudformation")
     stack_name = "rules-" + "-".join(f"{name}-{value}" for name, value in sorted(parameters.items())).lower()
     try:
         cloudformation.create_stack(

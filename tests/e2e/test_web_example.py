@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shlex
 import subprocess
 import urllib.error
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, Route, expect, sync_playwright
 
 from sms_otp.phone_numbers import PREMIUM_NUMBER_MESSAGE
 from sms_otp.settings import LimitPolicy
@@ -247,3 +248,45 @@ def test_refusals_by_the_triggers_reach_the_page(
     expect(page.locator("#error")).to_contain_text(refusal, timeout=STEP_TIMEOUT_MS)
     expect(page.locator("#phone-step")).to_be_visible()
     assert inbox.drain() == []
+
+
+def test_where_only_administrators_create_accounts_the_page_signs_in_an_account_they_made(
+    web_example: WebExampleServer, sandbox: SandboxDeployment, page: Page, phone_number: str, inbox: TestModeInbox
+):
+    # GIVEN an account made by an administrator, as the README shows for SelfSignUp=false
+    cognito = sandbox.client("cognito-idp")
+    cognito.admin_create_user(
+        UserPoolId=sandbox.outputs.user_pool_id,
+        Username=phone_number,
+        UserAttributes=[{"Name": "phone_number", "Value": phone_number}],
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_set_user_password(
+        UserPoolId=sandbox.outputs.user_pool_id, Username=phone_number, Password=f"{secrets.token_urlsafe(30)}aA1!", Permanent=True
+    )
+    # AND a pool that refuses SignUp as Cognito does with AllowAdminCreateUserOnly (the emulator lets it through)
+    refused_sign_ups: list[str] = []
+
+    def refuse_sign_up(route: Route) -> None:
+        if route.request.headers.get("x-amz-target", "").endswith(".SignUp"):
+            refused_sign_ups.append(route.request.url)
+            route.fulfill(
+                status=400,
+                headers={"Access-Control-Allow-Origin": "*", "Content-Type": "application/x-amz-json-1.1"},
+                body=json.dumps({"__type": "NotAuthorizedException", "message": "SignUp is not permitted for this user pool"}),
+            )
+        else:
+            route.fallback()
+
+    page.route(lambda url: url.startswith(sandbox.endpoint_url), refuse_sign_up)
+    page.goto(web_example.url)
+    expect(page.locator("#phone-step")).to_be_visible()
+
+    # WHEN the person asks for a code
+    send_code(page, phone_number)
+
+    # THEN the refused sign-up does not stop them: a code comes, and it signs them in
+    expect(page.locator("#code-step")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    assert refused_sign_ups != []
+    enter_code(page, inbox.wait_for_message(trigger_source=CREATE_SOURCE).code)
+    expect(page.locator("#status")).to_have_text(f"Signed in as {phone_number}.", timeout=STEP_TIMEOUT_MS)

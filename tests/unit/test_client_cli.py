@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import shlex
 import threading
 from pathlib import Path
 from typing import Any
@@ -353,3 +354,22 @@ def test_a_lone_build_does_not_wait() -> None:
     with sandbox.build_folder_lock(on_wait=said.append):
         pass
     assert said == []
+
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+README_COMMANDS = sorted(
+    {line.strip().removeprefix(".venv/bin/") for line in README.splitlines() if line.strip().startswith(".venv/bin/sms-otp ")}
+)
+
+
+def test_the_readme_shows_the_client_by_the_name_it_answers_to() -> None:
+    # GIVEN the README's client commands / THEN there are some, and the client's usage names the same program
+    assert README_COMMANDS
+    assert cli.parser().format_usage().startswith("usage: sms-otp ")
+
+
+@pytest.mark.parametrize("command", README_COMMANDS)
+def test_every_client_command_in_the_readme_parses(command: str) -> None:
+    # GIVEN a command line the README shows / WHEN the client parses it / THEN it names a command the client has
+    arguments = cli.parser().parse_args(shlex.split(command)[1:])
+    assert callable(arguments.run)

@@ -9,6 +9,7 @@ DescribeUserPool (every field AWS can return) and from the emulator's habits.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -386,6 +387,16 @@ def test_a_slot_changed_by_someone_else_meanwhile_is_left_alone_on_delete() -> N
 
     # THEN that function stays; every slot the stack still held is empty again
     assert pool.description["LambdaConfig"] == {"PreSignUp": function_arn("someone-elses")}
+
+
+def test_a_record_naming_a_slot_the_stack_never_takes_is_refused() -> None:
+    # GIVEN a record of the pool's own triggers that names a slot outside the stack's (written by hand, say)
+    planted = json.dumps({"original": {"PreTokenGeneration": function_arn("someone-elses"), "PreSignUp": None}, "owned": []})
+
+    # WHEN it is read / THEN it is refused, so a delete can never put that function in the pool
+    with pytest.raises(AttachmentRefusedError, match=r"names slots it never takes \(PreTokenGeneration\); nothing was changed"):
+        Attachment.from_json(planted)
+    assert Attachment.from_json('{"original": {"PreSignUp": null}, "owned": []}').original == {"PreSignUp": None}
 
 
 def test_a_create_that_failed_at_update_user_pool_rolls_back_without_writing() -> None:

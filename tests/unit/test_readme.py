@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
+
+from tests.testkit.template import load_template
 
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-TEMPLATE_PARAMETERS: dict[str, dict[str, Any]] = json.loads(json.dumps(cfn_yaml.load(str(ROOT / "template.yaml"))))["Parameters"]
+TEMPLATE = load_template()
+TEMPLATE_PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
 # Beyond this many allowed values the README gives the first and the last, and how many there are.
 LISTED_VALUES = 5
 
@@ -86,3 +87,30 @@ def test_the_pinned_sdk_versions_the_readme_names_are_the_layers() -> None:
 @pytest.mark.parametrize(("package", "version"), sorted(_pins().items()))
 def test_the_tests_run_against_the_layers_pinned_versions(package: str, version: str) -> None:
     assert importlib.metadata.version(package) == version
+
+
+@pytest.mark.parametrize("rule", sorted(TEMPLATE["Rules"]))
+def test_every_template_rule_is_named_with_its_refusal(rule: str) -> None:
+    # GIVEN a rule of the template / THEN the README names it beside the parameters it refuses
+    section = README.split("\n### Parameters\n", 1)[1].split("\n### Outputs\n", 1)[0]
+    assert f"`{rule}`" in section
+
+
+@pytest.mark.parametrize("output", sorted(TEMPLATE["Outputs"]))
+def test_every_output_is_named(output: str) -> None:
+    section = README.split("\n### Outputs\n", 1)[1].split("\n## ", 1)[0]
+    assert f"`{output}`" in section
+
+
+def test_every_text_the_stack_sends_is_quoted_by_its_trigger_source() -> None:
+    # Imported here: the layer's modules build Powertools' logger and metrics on import, under the unit tier's environment.
+    from sms_otp.custom_auth import sign_in_message
+    from sms_otp.custom_sms import TRIGGER_SOURCES, sms_text
+
+    # GIVEN the text of each trigger source, with placeholders for the code and the phone number
+    texts = {source: sms_text(source, "<code>", "<phone number>") for source in TRIGGER_SOURCES}
+    texts["CreateAuthChallenge_Authentication"] = sign_in_message("<code>", 180)
+
+    # THEN the README's table has a row for each source with that text, and no other row
+    rows = dict(re.findall(r"^\| `(\w+_\w+)` \| [^|]+ \| `([^`]+)`", README, re.MULTILINE))
+    assert rows == texts

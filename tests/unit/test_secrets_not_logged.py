@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from sms_otp.errors import UserFacingError
+
 pytestmark = [pytest.mark.unit, pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
 
 EventLoader = Callable[[str], dict[str, Any]]
@@ -143,3 +145,27 @@ def test_a_refused_ciphertext_logs_no_secret_at_debug(
     assert PHONE_NUMBER not in text
     assert PHONE_NUMBER[1:] not in text
     assert sns_outbox.topic_messages() == []
+
+
+def test_pre_sign_up_and_post_authentication_log_no_full_phone_number_at_debug(
+    aws: None, debug_logs: Any, load_handler: Callable[..., ModuleType], load_event: EventLoader, lambda_context: object
+) -> None:
+    # GIVEN Pre sign-up and Post Authentication at DEBUG
+    pre_sign_up = load_handler("pre_sign_up")
+    post_authentication = load_handler("post_authentication")
+
+    # WHEN Pre sign-up accepts a number and refuses a premium-rate one, and Post Authentication
+    # fails to reach a pool that does not exist (its error is logged, the sign-in goes on)
+    pre_sign_up.lambda_handler(load_event("pre_sign_up"), lambda_context)
+    refused = load_event("pre_sign_up_premium_number")
+    with pytest.raises(UserFacingError):
+        pre_sign_up.lambda_handler(refused, lambda_context)
+    post_authentication.lambda_handler(load_event("post_authentication"), lambda_context)
+
+    # THEN the accepted number appears only masked, and the refused one not at all
+    text = debug_logs.text
+    assert "Could not mark the phone verified" in text, "Post Authentication logged nothing: the test would prove nothing"
+    assert_phone_number_masked(text)
+    premium = refused["request"]["userAttributes"]["phone_number"]
+    assert premium not in text
+    assert premium[1:] not in text

@@ -10,19 +10,19 @@ against the emulator's CloudFormation, which enforces Rules on CreateStack.
 
 from __future__ import annotations
 
-import json
 import shlex
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import cfn_yaml
+
+from tests.testkit.template import load_template
 
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE: dict[str, Any] = json.loads(json.dumps(cfn_yaml.load(str(ROOT / "template.yaml"))))
+TEMPLATE = load_template()
 SAMCONFIG: dict[str, Any] = tomllib.loads((ROOT / "samconfig.toml").read_text())
 
 # For each rule, a parameter set it must refuse (on top of the template's defaults).

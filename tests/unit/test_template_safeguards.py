@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
+from sms_otp.existing_user_pool import RECORD_KEY_PREFIX
 from tests.testkit.template import load_template as load_raw_template
 from tests.unit.test_template_snapshot import load_template, normalised_resources
 
@@ -299,3 +300,32 @@ def test_the_web_acl_output_exists_only_with_a_web_acl() -> None:
 def test_self_sign_up_false_lets_only_an_administrator_create_users(self_sign_up: str, admin_only: bool) -> None:
     pool = resources(**NEW_POOL, SelfSignUp=self_sign_up)["UserPool"]["Properties"]
     assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": admin_only}
+
+
+# ---------------------------------------------------------------- the records of an existing pool's triggers ---
+
+ON_LIMITS_TABLE = ' on {"Fn::GetAtt":["LimitsTable","Arn"]}'
+RECORDS = [f"{RECORD_KEY_PREFIX}*"]
+
+
+def _table_grants(role: dict[str, Any]) -> dict[str, Any]:
+    return {name: conditions for name, conditions in grants(role, "dynamodb").items() if name.endswith(ON_LIMITS_TABLE)}
+
+
+@pytest.mark.parametrize("pool", POOLS)
+def test_only_the_attach_function_may_touch_the_records_of_an_existing_pools_triggers(pool: str) -> None:
+    # GIVEN every role that may use the limits table
+    created = resources(**POOLS[pool])
+    roles = {logical_id: _table_grants(r) for logical_id, r in created.items() if r["Type"] == "AWS::IAM::Role" and _table_grants(r)}
+    assert "CustomSmsSenderRole" in roles
+
+    for logical_id, table_grants in roles.items():
+        if logical_id == "ExistingUserPoolTriggersRole":
+            # THEN the attach function reaches its records and nothing else
+            expected = {"Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": RECORDS}}}
+        else:
+            # AND no trigger can read or write a record: one written by a trigger would choose
+            # the functions the pool gets back when the stack is deleted
+            expected = {"Condition": {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": RECORDS}}}
+        assert table_grants, logical_id
+        assert all(conditions == expected for conditions in table_grants.values()), (logical_id, table_grants)

@@ -28,7 +28,11 @@ function throwAwayPassword() {
   return btoa(String.fromCharCode(...bytes)) + 'aA1!';
 }
 
-// Create the account if it is new, then send a code.
+// Where only administrators create accounts (SelfSignUp=false), Cognito refuses every signUp.
+const signUpIsClosed = (error) => error.name === 'NotAuthorizedException' && /SignUp is not permitted/i.test(error.message);
+
+// Create the account if it is new, then send a code. An existing account just signs in, and so
+// does everyone where sign-up is closed (an unknown number then gets no code, as in any sign-in).
 async function signUpAndSendCode() {
   try {
     await signUp({
@@ -37,7 +41,7 @@ async function signUpAndSendCode() {
       options: { userAttributes: { phone_number: phoneNumber } },
     });
   } catch (error) {
-    if (error.name !== 'UsernameExistsException') throw error; // an existing account just signs in
+    if (error.name !== 'UsernameExistsException' && !signUpIsClosed(error)) throw error;
   }
   await sendCode();
 }

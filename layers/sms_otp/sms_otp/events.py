@@ -2,8 +2,8 @@
 
 The triggers read events as plain dicts rather than through Powertools' event
 data classes: importing one of those runs ``data_classes/__init__``, which loads
-some forty event modules and added about 60 % to the cold start of Define,
-Verify and Pre sign-up (see the README's performance section).
+some forty event modules, and would add about 60 % to the cold start of Define,
+Verify and Pre sign-up.
 
 Each accessor checks the type it expects and raises
 :class:`~sms_otp.errors.MalformedEventError` otherwise, so a malformed event

@@ -62,6 +62,7 @@ def reason_for(error: Exception, *, function_name: str) -> str:
 
 
 def record_key(stack_id: str, logical_id: str, user_pool_id: str) -> str:
+    """The table key of the record of what one stack's resource replaced in one pool."""
     return f"{RECORD_KEY_PREFIX}{stack_id}#{logical_id}#{user_pool_id}"
 
 
@@ -77,13 +78,16 @@ class AttachmentRecords:
         self._table_name = table_name
 
     def get(self, key: str) -> Attachment | None:
+        """The record under ``key``, read consistently; ``None`` when there is none."""
         item = self._dynamodb.get_item(TableName=self._table_name, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
         return Attachment.from_json(item["attachment"]["S"]) if item else None
 
     def put(self, key: str, attachment: Attachment) -> None:
+        """Write ``attachment`` under ``key``, replacing any record there."""
         self._dynamodb.put_item(TableName=self._table_name, Item={"pk": {"S": key}, "attachment": {"S": attachment.to_json()}})
 
     def delete(self, key: str) -> None:
+        """Remove the record under ``key`` (nothing to do when there is none)."""
         self._dynamodb.delete_item(TableName=self._table_name, Key={"pk": {"S": key}})
 
 
@@ -119,6 +123,7 @@ class DescribedPools:
         return pool
 
     def mfa_configuration(self, user_pool_id: str) -> dict[str, Any]:
+        """The pool's MFA settings (``GetUserPoolMfaConfig``), which ``UpdateUserPool`` must not change."""
         response = self.cognito.get_user_pool_mfa_config(UserPoolId=user_pool_id)
         return {key: value for key, value in response.items() if key != "ResponseMetadata"}
 
@@ -134,6 +139,7 @@ class ResourceEvent:
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> ResourceEvent:
+        """The parts of a CloudFormation request this resource reads (properties absent on Create are empty)."""
         return cls(
             stack_id=str(event["StackId"]),
             logical_id=str(event["LogicalResourceId"]),

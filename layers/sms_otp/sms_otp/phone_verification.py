@@ -51,6 +51,7 @@ class ClientFlows:
         self._code_only: dict[tuple[str, str], bool] = {}
 
     def code_only(self, user_pool_id: str, client_id: str) -> bool:
+        """Whether the app client allows sign-in by code and refresh tokens only (asked once per client and container)."""
         key = (user_pool_id, client_id)
         if key not in self._code_only:
             response = self._cognito.describe_user_pool_client(UserPoolId=user_pool_id, ClientId=client_id)

@@ -166,6 +166,7 @@ class LimitPolicy:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LimitPolicy:
+        """The limits from ``env``, each validated against its range."""
         # No pair is refused here: a refusal would stop every trigger at start-up after a deploy that
         # CloudFormation let through (its Rules cannot compare two numbers). A daily limit below the
         # hourly one is the limit that binds, and a longest lockout below the first caps them all.

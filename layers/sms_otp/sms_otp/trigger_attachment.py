@@ -125,11 +125,22 @@ class Attachment:
     original: dict[str, Any] = field(default_factory=dict)
     owned: frozenset[str] = frozenset()
 
+    def __post_init__(self) -> None:
+        # Detaching writes every original back: a record naming any other slot (a Pre Token
+        # Generation, say) would hand the pool a trigger the stack never took from it.
+        foreign = sorted(set(self.original) - set(STACK_SLOTS))
+        if foreign:
+            raise AttachmentRefusedError(
+                f"The record of what the stack replaced names slots it never takes ({', '.join(foreign)}); nothing was changed."
+            )
+
     def to_json(self) -> str:
+        """The record as stored in the table."""
         return json.dumps({"original": self.original, "owned": sorted(self.owned)}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Attachment:
+        """A record as stored by :meth:`to_json`."""
         data = json.loads(text)
         return cls(original=dict(data["original"]), owned=frozenset(data["owned"]))
 
