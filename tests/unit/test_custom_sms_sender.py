@@ -65,13 +65,18 @@ def decryptor(kms_key_arn: str) -> CodeDecryptor:
 
 
 class AdmitAll:
-    """Stands in for the LimitStore: admits every message and records it."""
+    """Stands in for the LimitStore: admits every message, records it, and records what is given back."""
 
     def __init__(self) -> None:
         self.admitted: list[tuple[str, bool, bool]] = []
+        self.released: list[tuple[str, bool, bool]] = []
 
-    def admit(self, subject: str, *, new_round: bool, send: bool) -> None:
+    def admit(self, subject: str, *, new_round: bool, send: bool) -> tuple[str, bool, bool]:
         self.admitted.append((subject, new_round, send))
+        return self.admitted[-1]
+
+    def release(self, reservation: tuple[str, bool, bool]) -> None:
+        self.released.append(reservation)
 
 
 def run_sender(
@@ -241,12 +246,15 @@ def test_a_bad_ciphertext_is_refused_and_nothing_is_sent(
     event = load_event("custom_sms_sender_authentication")
     event["request"]["code"] = make_ciphertext(CiphertextKit(encrypt=encrypt_code, key=key, new_key=new_kms_key))
 
+    limits = AdmitAll()
+
     # WHEN sending
     with pytest.raises(CodeDecryptionError, match=message):
-        run_sender(event, CodeDecryptor(key), texts)
+        run_sender(event, CodeDecryptor(key), texts, limits)
 
-    # THEN nothing was published
+    # THEN nothing was published, and the message's allowance was given back
     assert texts.sent == []
+    assert limits.released == limits.admitted
 
 
 # ---------------------------------------------------------------- malformed events ---

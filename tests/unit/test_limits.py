@@ -17,6 +17,7 @@ from sms_otp.limits import (
     LimitStore,
     LimitStoreUnavailableError,
     LockedOutError,
+    Reservation,
     SendLimitError,
     SubjectState,
     budget_key,
@@ -24,6 +25,7 @@ from sms_otp.limits import (
     humanize_seconds,
     next_state,
     online_guessing_bound,
+    released_state,
     subject_key,
 )
 from sms_otp.observability import metrics
@@ -608,3 +610,59 @@ def test_items_expire_a_day_after_their_last_use_or_lock_and_the_budget_two_hour
     assert _item(subject_key(PHONE))[ttl_attribute] == {"N": str(START + 86_400)}
     assert _item(subject_key(OTHER_PHONE))[ttl_attribute] == {"N": str(START + 600 + 86_400)}
     assert _item(budget_key(START))[ttl_attribute] == {"N": str(START + 7_200)}
+
+
+# ---------------------------------------------------------------- giving back what an unsent message took ---
+
+
+def test_releasing_gives_back_the_message_and_the_round_and_keeps_what_came_since() -> None:
+    # GIVEN a state where our round at START sent a message and moved the lock, and another message came since
+    reservation = Reservation(subject_key="k", at=START, new_round=True, sent=True, locked_until_before=START - 5, locked_until_after=START)
+    state = SubjectState(sent_at=(START - 600, START, START + 1), failed_rounds=4, locked_until=START, version=9)
+
+    # WHEN / THEN only our message and round go, and the lock goes back to where it was
+    assert released_state(state, reservation) == SubjectState(
+        sent_at=(START - 600, START + 1), failed_rounds=3, locked_until=START - 5, version=10
+    )
+
+
+def test_releasing_keeps_a_lock_set_by_a_later_round() -> None:
+    # GIVEN a lock moved by a later round than ours
+    reservation = Reservation(subject_key="k", at=START, new_round=True, sent=False, locked_until_before=0, locked_until_after=START)
+    state = SubjectState(sent_at=(), failed_rounds=11, locked_until=START + 1800, version=3)
+
+    # WHEN / THEN our round is given back, the later lock stays
+    assert released_state(state, reservation) == SubjectState(sent_at=(), failed_rounds=10, locked_until=START + 1800, version=4)
+
+
+def test_a_released_message_no_longer_counts_toward_any_limit(aws: None) -> None:
+    # GIVEN a budget of 1 and a message just admitted to a number
+    limits = store(LimitPolicy(stack_messages_per_hour=1))
+    reservation = limits.admit(PHONE, new_round=True, send=True)
+
+    # WHEN it is given back (it was not sent)
+    limits.release(reservation)
+
+    # THEN the number may be sent another at once, within the budget
+    limits.admit(PHONE, new_round=True, send=True)
+
+
+def test_a_failing_release_is_logged_and_keeps_the_allowance_spent(aws: None, logs: Any) -> None:
+    # GIVEN a message admitted, then DynamoDB failing
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    reservation = limits.admit(PHONE, new_round=False, send=True)
+    with Stubber(client) as stub:
+        stub.add_client_error("get_item", service_error_code="InternalServerError", service_message=f"it mentions {PHONE}")
+
+        # WHEN it is given back
+        limits.release(reservation)
+
+    # THEN nothing is raised, the failure is logged without the number and alerts, and the message still counts
+    assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == [
+        "Could not give back an unsent message's allowance"
+    ]
+    assert PHONE not in logs.text
+    assert '"LimitStoreFailures":[1.0]' in logs.stdout
+    with pytest.raises(SendLimitError):
+        limits.admit(PHONE, new_round=False, send=True)

@@ -7,7 +7,10 @@ with the intended recipient and the trigger source as message attributes so
 testers can route numbers to different inboxes with subscription filter policies.
 
 A failed publish raises :class:`~sms_otp.errors.DeliveryError`: nothing is
-silently lost.
+silently lost. The error says whether a retry may help (SNS throttled, failing
+or out of reach) and whether SNS may have taken the message anyway (an answer
+lost to a read timeout, on any attempt), so the caller knows whether the
+message's allowance may be given back.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sms_otp.aws_failures import CallRecorder, is_transient, may_have_reached_the_service
 from sms_otp.errors import DeliveryError, aws_error_code
 from sms_otp.observability import count, logger
 from sms_otp.phone_numbers import mask_phone_number, validate_destination
@@ -42,12 +46,21 @@ class SmsPublisher:
 
     def __init__(self, settings: Settings, client: Any = None) -> None:
         self._settings = settings
+        self._publishes = CallRecorder("sns", "Publish")
+        self._client = None
+        if client is not None:
+            self._use(client)
+
+    def _use(self, client: Any) -> None:
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if events is not None:
+            self._publishes.attach(events)
         self._client = client
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = sns_client()
+            self._use(sns_client())
         return self._client
 
     def send(self, phone_number: str, text: str, *, trigger_source: str) -> str:
@@ -63,15 +76,24 @@ class SmsPublisher:
             request = self._test_mode_request(recipient, text, trigger_source)
         else:
             request = self._sms_request(recipient, text)
+        client = self.client
+        self._publishes.clear()
         try:
-            response = self.client.publish(**request)
+            response = client.publish(**request)
         except (ClientError, BotoCoreError) as error:
+            retryable = is_transient(error)
+            may_have_been_sent = may_have_reached_the_service(error) or self._publishes.reached
             logger.error(
                 "SNS did not take the message",
-                extra={"error_code": aws_error_code(error), "recipient": mask_phone_number(recipient)},
+                extra={
+                    "error_code": aws_error_code(error),
+                    "recipient": mask_phone_number(recipient),
+                    "retryable": retryable,
+                    "may_have_been_sent": may_have_been_sent,
+                },
             )
             count("DeliveryFailures")
-            raise DeliveryError() from None
+            raise DeliveryError(retryable=retryable, may_have_been_sent=may_have_been_sent) from None
         count("MessagesSent")
         message_id = str(response.get("MessageId", ""))
         logger.info(

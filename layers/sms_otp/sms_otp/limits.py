@@ -14,6 +14,14 @@ Authentication) resets the count. An unanswered round therefore counts as a
 wrong answer, which errs on the side of the account owner.
 
 If the table cannot be reached, nothing is sent (fail closed).
+
+A message is reserved before it is sent, and the reservation is given back
+(:meth:`LimitStore.release`) when the message certainly did not go out.
+Counting a message only once it was accepted would let concurrent invocations
+all pass the check before any of them is counted, so a cap would hold only on
+average; a reservation is a cap that concurrent sends can never exceed. Its
+price: while a send that will fail is in flight, its reservation may refuse
+another.
 """
 
 from __future__ import annotations
@@ -147,6 +155,33 @@ def next_state(state: SubjectState, policy: LimitPolicy, now: int, *, new_round:
     return SubjectState(sent_at=sent_at, failed_rounds=failed_rounds, locked_until=locked_until, version=state.version + 1)
 
 
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """What one admission took from the limits, so that it can be given back if the message is not sent."""
+
+    subject_key: str
+    at: int
+    new_round: bool
+    sent: bool
+    locked_until_before: int = 0
+    locked_until_after: int = 0
+    budget_key: str | None = None
+
+
+def released_state(state: SubjectState, reservation: Reservation) -> SubjectState:
+    """The state once ``reservation``'s message (and round) is given back; other changes since are kept."""
+    sent_at = list(state.sent_at)
+    if reservation.sent and reservation.at in sent_at:
+        sent_at.remove(reservation.at)
+    failed_rounds, locked_until = state.failed_rounds, state.locked_until
+    if reservation.new_round:
+        failed_rounds = max(failed_rounds - 1, 0)
+        if locked_until == reservation.locked_until_after:
+            # No round since ours moved the lock: it goes back to where it was before ours.
+            locked_until = reservation.locked_until_before
+    return SubjectState(sent_at=tuple(sent_at), failed_rounds=failed_rounds, locked_until=locked_until, version=state.version + 1)
+
+
 def subject_key(phone_number_or_name: str) -> str:
     """The table key of a phone number or name: its SHA-256, so the table holds no number in clear."""
     return "subject#" + hashlib.sha256(phone_number_or_name.encode("utf-8")).hexdigest()
@@ -223,11 +258,11 @@ class LimitStore:
     def _now(self) -> int:
         return int((self.clock or time.time)())
 
-    def admit(self, subject: str, *, new_round: bool, send: bool) -> None:
+    def admit(self, subject: str, *, new_round: bool, send: bool) -> Reservation:
         """Record a sign-in round and/or a message for ``subject`` if every limit allows it; raise otherwise.
 
         ``send`` also spends one message of the stack's hourly budget, in the
-        same transaction.
+        same transaction. Returns what was taken, for :meth:`release`.
         """
         key = subject_key(subject)
         started = time.monotonic()
@@ -242,6 +277,15 @@ class LimitStore:
                 state = SubjectState.from_item(self._get(key))
                 updated = next_state(state, self.policy, now, new_round=new_round, send=send)
                 self._write(key, state, updated, now, spend_budget=send)
+                reserved = Reservation(
+                    subject_key=key,
+                    at=now,
+                    new_round=new_round,
+                    sent=send,
+                    locked_until_before=state.locked_until,
+                    locked_until_after=updated.locked_until,
+                    budget_key=budget_key(now) if send else None,
+                )
             except _LostRaceError:
                 continue
             except (ClientError, BotoCoreError) as error:
@@ -254,10 +298,41 @@ class LimitStore:
             except SendLimitError:
                 count("SendLimitRefusals")
                 raise
-            return
+            return reserved
         logger.error("The limit store stayed contended; nothing is sent")
         count_for_alarm("LimitStoreFailures")
         raise LimitStoreUnavailableError()
+
+    def release(self, reservation: Reservation) -> None:
+        """Give back what ``reservation`` took, for a message that certainly was not sent.
+
+        Best effort: if the table fails, the failure is logged and counted and the
+        allowance stays spent (the safe side).
+        """
+        try:
+            for _attempt in range(_WRITE_ATTEMPTS):
+                state = SubjectState.from_item(self._get(reservation.subject_key))
+                if state.version == 0:
+                    break  # nothing recorded (the item expired): nothing to give back
+                try:
+                    self._put_subject(reservation.subject_key, state, released_state(state, reservation), self._now())
+                except _LostRaceError:
+                    continue
+                break
+            if reservation.budget_key is not None:
+                self.client.update_item(
+                    TableName=self.table_name,
+                    Key={"pk": {"S": reservation.budget_key}},
+                    UpdateExpression="ADD sent :minus_one",
+                    ConditionExpression="sent > :zero",
+                    ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+                )
+        except (ClientError, BotoCoreError) as error:
+            if aws_error_code(error) != "ConditionalCheckFailedException":
+                logger.error("Could not give back an unsent message's allowance", extra={"error_code": aws_error_code(error)})
+                count_for_alarm("LimitStoreFailures")
+                return
+        count("AllowancesReleased")
 
     def reset_failures(self, subject: str) -> bool:
         """Forget the failed rounds and any lockout of ``subject`` after a successful sign-in; return whether it did.
@@ -285,7 +360,15 @@ class LimitStore:
         item: dict[str, Any] | None = response.get("Item")
         return item
 
-    def _write(self, key: str, before: SubjectState, after: SubjectState, now: int, *, spend_budget: bool) -> None:
+    def _put_subject(self, key: str, before: SubjectState, after: SubjectState, now: int) -> None:
+        try:
+            self.client.put_item(**self._subject_put(key, before, after, now))
+        except ClientError as error:
+            if aws_error_code(error) == "ConditionalCheckFailedException":
+                raise _LostRaceError() from None
+            raise
+
+    def _subject_put(self, key: str, before: SubjectState, after: SubjectState, now: int) -> dict[str, Any]:
         expires_at = max([now + DAY_SECONDS, after.locked_until + DAY_SECONDS])
         put: dict[str, Any] = {
             "TableName": self.table_name,
@@ -303,7 +386,10 @@ class LimitStore:
         else:
             put["ConditionExpression"] = "version = :version"
             put["ExpressionAttributeValues"] = {":version": {"N": str(before.version)}}
-        items: list[dict[str, Any]] = [{"Put": put}]
+        return put
+
+    def _write(self, key: str, before: SubjectState, after: SubjectState, now: int, *, spend_budget: bool) -> None:
+        items: list[dict[str, Any]] = [{"Put": self._subject_put(key, before, after, now)}]
         if spend_budget:
             items.append(
                 {
