@@ -90,14 +90,15 @@ def _limits_cleanup(table: str) -> Callable[[str], None]:
     try:
         import boto3  # noqa: PLC0415
 
-        from sms_otp.limits import SENDER_SUBJECT_PREFIX, subject_key  # noqa: PLC0415
+        from sms_otp.custom_sms import TRIGGER_SOURCES  # noqa: PLC0415
+        from sms_otp.limits import sender_subject, subject_key  # noqa: PLC0415
     except ImportError:
         return lambda _number: None
     client = boto3.client("dynamodb")
 
     def forget(number: str) -> None:
         # Sign-in codes and the Custom SMS Sender's messages are counted under keys of their own.
-        for subject in (number, SENDER_SUBJECT_PREFIX + number):
+        for subject in (number, *(sender_subject(source, number) for source in TRIGGER_SOURCES)):
             client.delete_item(TableName=table, Key={"pk": {"S": subject_key(subject)}})
 
     return forget

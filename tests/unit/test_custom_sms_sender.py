@@ -14,7 +14,7 @@ from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
 
 from sms_otp.custom_sms import CodeDecryptor, send_custom_sms, sms_text
 from sms_otp.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError, PhoneNumberNotAllowedError
-from sms_otp.limits import SENDER_SUBJECT_PREFIX, SendLimitError
+from sms_otp.limits import SendLimitError, sender_subject
 from sms_otp.observability import metrics
 
 pytestmark = [
@@ -494,8 +494,10 @@ def test_each_message_is_admitted_as_a_message_under_the_senders_own_key(texts: 
     # WHEN the sender runs
     run_sender(event, RecordingDecryptor(), texts, limits)
 
-    # THEN one message (not a sign-in round) was admitted, counted apart from the number's sign-in codes
-    assert limits.admitted == [(SENDER_SUBJECT_PREFIX + event["request"]["userAttributes"]["phone_number"], False, True)]
+    # THEN one message (not a sign-in round) was admitted, counted apart from the number's sign-in codes and other sources
+    phone_number = event["request"]["userAttributes"]["phone_number"]
+    assert limits.admitted == [(sender_subject("CustomSMSSender_SignUp", phone_number), False, True)]
+    assert sender_subject("CustomSMSSender_SignUp", phone_number) == "custom-sms-sender:CustomSMSSender_SignUp:" + phone_number
 
 
 class RefuseAll:

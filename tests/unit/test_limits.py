@@ -28,8 +28,8 @@ from sms_otp.limits import (
     released_state,
     subject_key,
 )
-from sms_otp.observability import metrics
 from sms_otp.settings import LimitPolicy
+from tests.testkit.metrics import metric_dimensions
 from tests.testkit.template import resource_properties
 
 pytestmark = pytest.mark.unit
@@ -255,8 +255,10 @@ def test_the_stack_budget_stops_sends_and_alerts(aws: None, logs: Any) -> None:
 
     # THEN it is refused with a clear message, the metric for the alarm is emitted, and nothing was recorded for it
     assert str(refusal.value) == "We cannot send more codes right now. Please try again in an hour."
-    assert '"SmsBudgetExhausted":[1.0]' in logs.stdout
-    assert '"Dimensions":[["service"]]' in logs.stdout
+    stdout = logs.stdout
+    assert '"SmsBudgetExhausted":[1.0]' in stdout
+    assert '"Dimensions":[["service"]]' in stdout
+    assert {"service": "sms-otp", "reason": "budget"} in metric_dimensions(stdout, "SendRefusals")
     table = boto3.client("dynamodb", region_name="us-east-1")
     assert "Item" not in table.get_item(TableName="sms-otp-limits", Key={"pk": {"S": subject_key("+14155550104")}})
 
@@ -289,6 +291,7 @@ def test_the_limit_store_failing_fails_closed(aws: None, logs: Any, error_code: 
     assert [record["error_code"] for record in logs.records() if record["level"] == "ERROR"] == [error_code]
     assert PHONE not in logs.text
     assert '"LimitStoreFailures":[1.0]' in logs.stdout
+    assert {"service": "sms-otp", "reason": "unavailable"} in metric_dimensions(logs.stdout, "SendRefusals")
 
 
 def test_a_missing_table_fails_closed(aws: None) -> None:
@@ -479,13 +482,12 @@ def test_cognitos_own_messages_do_not_reveal_who_has_an_account(
 # ---------------------------------------------------------------- what the store counts and logs ---
 
 
-def test_each_refusal_is_counted_under_its_own_name(aws: None) -> None:
+def test_each_refusal_is_counted_by_its_reason(aws: None, logs: Any) -> None:
     # GIVEN a number that was just sent a code, and another locked out after 3 rounds without success
     limits = store(LimitPolicy(lockout_threshold=3, lockout_base_seconds=60, lockout_max_seconds=600))
     limits.admit(PHONE, new_round=True, send=True)
     for _ in range(3):
         limits.admit(OTHER_PHONE, new_round=True, send=False)
-    metrics.clear_metrics()
 
     # WHEN the first asks for another message at once, and the second for another round
     with pytest.raises(SendLimitError):
@@ -493,8 +495,10 @@ def test_each_refusal_is_counted_under_its_own_name(aws: None) -> None:
     with pytest.raises(LockedOutError):
         limits.admit(OTHER_PHONE, new_round=True, send=False)
 
-    # THEN each refusal is counted once, under its own name
-    assert {name: metric["Value"] for name, metric in metrics.metric_set.items()} == {"SendLimitRefusals": [1.0], "LockoutRefusals": [1.0]}
+    # THEN each refusal is counted once by its reason (and once in all, for the alarm)
+    by_reason = [dimensions["reason"] for dimensions in metric_dimensions(logs.stdout, "SendRefusals") if "reason" in dimensions]
+    assert by_reason == ["interval", "lockout"]
+    assert len(metric_dimensions(logs.stdout, "SendRefusals")) == 4
 
 
 def test_a_store_that_stays_contended_refuses_and_alerts(aws: None, logs: Any) -> None:

@@ -35,7 +35,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sms_otp.aws_failures import CallRecorder, is_transient
 from sms_otp.errors import CodeDecryptionError, DeliveryError, KeyServiceUnavailableError, MalformedEventError, aws_error_code
 from sms_otp.events import code_of, phone_number_of, string_field, trigger_source_of
-from sms_otp.limits import SENDER_SUBJECT_PREFIX
+from sms_otp.limits import sender_subject
 from sms_otp.observability import count, logger
 from sms_otp.phone_numbers import validate_destination
 from sms_otp.time_budget import KMS_CONFIG
@@ -148,7 +148,8 @@ def send_custom_sms(
     ciphertext = code_of(event)
     if ciphertext is None and trigger_source != ACCOUNT_TAKEOVER_SOURCE:
         raise MalformedEventError(f"{trigger_source} requires request.code")
-    reservation, code = _decrypt_within_limits(ciphertext, user_pool_id, phone_number, decryptor=decryptor, limits=limits)
+    subject = sender_subject(trigger_source, phone_number)
+    reservation, code = _decrypt_within_limits(ciphertext, user_pool_id, subject, decryptor=decryptor, limits=limits)
     try:
         send_text(phone_number, sms_text(trigger_source, code, phone_number), trigger_source=trigger_source)
     except DeliveryError as error:
@@ -160,9 +161,9 @@ def send_custom_sms(
 
 
 def _decrypt_within_limits(
-    ciphertext: str | None, user_pool_id: str, phone_number: str, *, decryptor: CodeDecryptor, limits: LimitStore
+    ciphertext: str | None, user_pool_id: str, subject: str, *, decryptor: CodeDecryptor, limits: LimitStore
 ) -> tuple[Reservation, str | None]:
-    """Reserve one more message to ``phone_number`` and decrypt ``ciphertext`` (if any) meanwhile.
+    """Reserve one more message under ``subject`` and decrypt ``ciphertext`` (if any) meanwhile.
 
     Returns the reservation and the code. A code that fails to decrypt gives the
     reservation back before the error goes on.
@@ -170,9 +171,7 @@ def _decrypt_within_limits(
     # The KMS round trip of the decryption runs while the limits are checked: neither needs the other.
     pending_code = _DECRYPTION.submit(decryptor.decrypt, ciphertext, user_pool_id) if ciphertext is not None else None
     try:
-        # Counted apart from sign-in codes: Cognito sends these only for accounts that exist, so a
-        # shared count would let a "forgot password" followed by a sign-in tell who has an account.
-        reservation = limits.admit(SENDER_SUBJECT_PREFIX + phone_number, new_round=False, send=True)
+        reservation = limits.admit(subject, new_round=False, send=True)
     except BaseException:
         if pending_code is not None:
             pending_code.cancel()

@@ -39,11 +39,11 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.errors import SmsOtpError, UserFacingError, aws_error_code
-from sms_otp.observability import count, count_for_alarm, logger
+from sms_otp.observability import count, count_for_alarm, count_refusal, logger
 from sms_otp.settings import LimitPolicy, Settings
 from sms_otp.time_budget import DYNAMODB_CONFIG, LIMIT_RACE_SECONDS
 
-# The Custom SMS Sender's messages are counted under their own key (see custom_sms.send_custom_sms).
+# The Custom SMS Sender's messages are counted under keys of their own, one per trigger source (see sender_subject).
 SENDER_SUBJECT_PREFIX = "custom-sms-sender:"
 DAY_SECONDS = 86_400
 HOUR_SECONDS = 3_600
@@ -52,32 +52,45 @@ _WRITE_ATTEMPTS = 6
 _BACKOFF = random.Random()  # noqa: S311 - jitter, not security
 
 
-class LimitExceededError(UserFacingError):
+class RefusalError(UserFacingError):
+    """A refusal by the limits; ``reason`` names the limit in the ``SendRefusals`` metric."""
+
+    reason = "limit"
+
+
+class LimitExceededError(RefusalError):
     """A limit refuses this message or challenge; the message says when to try again."""
 
-    def __init__(self, message: str, retry_after_seconds: int) -> None:
+    def __init__(self, message: str, retry_after_seconds: int, reason: str = "limit") -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+        self.reason = reason
 
 
 class LockedOutError(LimitExceededError):
     """Too many sign-in rounds without success: new challenges are refused for a while."""
 
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message, retry_after_seconds, "lockout")
+
 
 class SendLimitError(LimitExceededError):
-    """Too many messages to this phone number for now."""
+    """Too many messages to this phone number for now (``reason``: ``interval``, ``hour`` or ``day``)."""
 
 
-class BudgetExhaustedError(UserFacingError):
+class BudgetExhaustedError(RefusalError):
     """The stack's hourly message budget is spent."""
+
+    reason = "budget"
 
     def __init__(self) -> None:
         super().__init__("We cannot send more codes right now. Please try again in an hour.")
 
 
-class LimitStoreUnavailableError(UserFacingError):
+class LimitStoreUnavailableError(RefusalError):
     """The limit store could not be read or written, so nothing is sent."""
 
+    reason = "unavailable"
     retryable = True
 
     def __init__(self) -> None:
@@ -124,16 +137,17 @@ def check_send(state: SubjectState, policy: LimitPolicy, now: int) -> None:
     """Raise :class:`SendLimitError` if one more message now would break a per-number limit."""
     recent_day = [sent for sent in state.sent_at if sent > now - DAY_SECONDS]
     recent_hour = [sent for sent in recent_day if sent > now - HOUR_SECONDS]
-    waits = []
+    waits: list[tuple[int, str]] = []
     if recent_day and now - recent_day[-1] < policy.min_seconds_between_messages:
-        waits.append(recent_day[-1] + policy.min_seconds_between_messages - now)
+        waits.append((recent_day[-1] + policy.min_seconds_between_messages - now, "interval"))
     if len(recent_hour) >= policy.max_messages_per_hour:
-        waits.append(recent_hour[-policy.max_messages_per_hour] + HOUR_SECONDS - now)
+        waits.append((recent_hour[-policy.max_messages_per_hour] + HOUR_SECONDS - now, "hour"))
     if len(recent_day) >= policy.max_messages_per_day:
-        waits.append(recent_day[-policy.max_messages_per_day] + DAY_SECONDS - now)
+        waits.append((recent_day[-policy.max_messages_per_day] + DAY_SECONDS - now, "day"))
     if waits:
-        wait = max(waits)
-        raise SendLimitError(f"Too many codes were sent to this number. Please try again in {humanize_seconds(wait)}.", wait)
+        # The longest wait is the one the person must sit out; its limit is the reason.
+        wait, reason = max(waits)
+        raise SendLimitError(f"Too many codes were sent to this number. Please try again in {humanize_seconds(wait)}.", wait, reason)
 
 
 def check_lockout(state: SubjectState, now: int) -> None:
@@ -180,6 +194,19 @@ def released_state(state: SubjectState, reservation: Reservation) -> SubjectStat
             # No round since ours moved the lock: it goes back to where it was before ours.
             locked_until = reservation.locked_until_before
     return SubjectState(sent_at=tuple(sent_at), failed_rounds=failed_rounds, locked_until=locked_until, version=state.version + 1)
+
+
+def sender_subject(trigger_source: str, phone_number: str) -> str:
+    """What the Custom SMS Sender's messages of ``trigger_source`` to ``phone_number`` are counted under.
+
+    Apart from sign-in codes: Cognito sends these only for accounts that exist, so
+    a shared count would let a "forgot password" followed by a sign-in tell who has
+    an account. And apart from each other: each trigger source has its own
+    allowance (interval, hour and day), so a sign-up code does not hold up the MFA
+    code that follows it, and "forgot password" asked ten times by someone else
+    leaves the owner's MFA and verification codes alone.
+    """
+    return f"{SENDER_SUBJECT_PREFIX}{trigger_source}:{phone_number}"
 
 
 def subject_key(phone_number_or_name: str) -> str:
@@ -291,16 +318,15 @@ class LimitStore:
             except (ClientError, BotoCoreError) as error:
                 logger.error("The limit store failed; nothing is sent", extra={"error_code": aws_error_code(error)})
                 count_for_alarm("LimitStoreFailures")
+                count_refusal(LimitStoreUnavailableError.reason)
                 raise LimitStoreUnavailableError() from None
-            except LockedOutError:
-                count("LockoutRefusals")
-                raise
-            except SendLimitError:
-                count("SendLimitRefusals")
+            except RefusalError as refusal:
+                count_refusal(refusal.reason)
                 raise
             return reserved
         logger.error("The limit store stayed contended; nothing is sent")
         count_for_alarm("LimitStoreFailures")
+        count_refusal(LimitStoreUnavailableError.reason)
         raise LimitStoreUnavailableError()
 
     def release(self, reservation: Reservation) -> None:

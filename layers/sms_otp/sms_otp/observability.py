@@ -42,6 +42,13 @@ def count_for_alarm(name: str) -> None:
         pass
 
 
+def count_refusal(reason: str) -> None:
+    """Count one refusal by the limits, as ``SendRefusals`` by ``reason`` and, for the alarm on their rate, in all."""
+    with single_metric(name="SendRefusals", unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="reason", value=reason)
+    count_for_alarm("SendRefusals")
+
+
 def tracing_enabled() -> bool:
     """Whether X-Ray tracing was asked for (Powertools' own switch, set by the template)."""
     return os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").strip().lower() == "false"
