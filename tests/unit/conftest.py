@@ -132,6 +132,19 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", refuse)
 
 
+@pytest.fixture
+def loopback_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a test that needs a local server: sockets may connect to 127.0.0.1, and to nothing else."""
+    import _socket
+
+    def connect_to_loopback_only(self: socket.socket, address: object) -> None:
+        if not (isinstance(address, tuple) and address and address[0] == "127.0.0.1"):
+            raise NetworkBlockedError("only 127.0.0.1 is reachable in this test")
+        _socket.socket.connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect_to_loopback_only)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_metrics() -> Iterator[None]:
     """Metrics counted by one test (pure functions call ``count``) must not reach the next."""

@@ -96,16 +96,21 @@ def clock() -> FakeClock:
 
 
 class RecordingLimits:
-    """Stands in for the LimitStore: admits everything (or raises ``refusal``) and records what it was asked."""
+    """Stands in for the LimitStore: admits everything (or raises ``refusal``), records what it was asked and given back."""
 
     def __init__(self, refusal: Exception | None = None) -> None:
         self.admitted: list[tuple[str, bool, bool]] = []
+        self.released: list[tuple[str, bool, bool]] = []
         self.refusal = refusal
 
-    def admit(self, subject: str, *, new_round: bool, send: bool) -> None:
+    def admit(self, subject: str, *, new_round: bool, send: bool, deadline: object = None) -> tuple[str, bool, bool]:
         if self.refusal is not None:
             raise self.refusal
         self.admitted.append((subject, new_round, send))
+        return self.admitted[-1]
+
+    def release(self, reservation: tuple[str, bool, bool], deadline: object = None) -> None:
+        self.released.append(reservation)
 
 
 def run_create(

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sms_otp.codes import IssuedCode, generate_code, verify_answer
-from sms_otp.errors import DeliveryError, MalformedEventError
+from sms_otp.errors import DeadlineExceededError, DeliveryError, MalformedEventError
 from sms_otp.events import (
     ChallengeResult,
     CognitoEvent,
@@ -32,12 +32,13 @@ from sms_otp.events import (
     string_field,
     user_not_found,
 )
-from sms_otp.observability import count, logger
+from sms_otp.observability import count, count_refusal, logger
 from sms_otp.phone_numbers import mask_phone_number, stand_in_destination, validate_destination
 
 if TYPE_CHECKING:
     from sms_otp.limits import LimitStore
     from sms_otp.settings import Settings
+    from sms_otp.time_budget import Deadline
 
 CUSTOM_CHALLENGE = "CUSTOM_CHALLENGE"
 DELIVERY_MEDIUM = "SMS"
@@ -118,9 +119,11 @@ class LatencyMimic:
     def record(self, seconds: float) -> None:
         self._durations.append(min(seconds, 2.0))
 
-    def imitate(self) -> None:
+    def imitate(self, at_most_seconds: float | None = None) -> None:
+        """Sleep about as long as a real send takes, and never past ``at_most_seconds``."""
         median = statistics.median(self._durations)
-        self._sleep(max(0.0, median * self._random.uniform(0.8, 1.2)))
+        duration = max(0.0, median * self._random.uniform(0.8, 1.2))
+        self._sleep(duration if at_most_seconds is None else max(0.0, min(duration, at_most_seconds)))
 
 
 def _previous_code(session: list[ChallengeResult]) -> IssuedCode | None:
@@ -146,6 +149,7 @@ def create_auth_challenge(
     latency: LatencyMimic,
     limits: LimitStore,
     clock: Callable[[], float] = time.time,
+    deadline: Deadline | None = None,
 ) -> None:
     """Issue a code for the first round of a session and reuse it in later rounds.
 
@@ -155,7 +159,28 @@ def create_auth_challenge(
     limits first (lockout; and for the first round the per-number send limits
     and the stack's budget), for an unknown user under the name given, so the
     limits behave the same for both.
+
+    Every AWS call answers by ``deadline`` (the handler's: the Lambda context's
+    remaining time less a margin), or the challenge is refused with
+    :class:`~sms_otp.errors.DeadlineExceededError`, before Cognito gives up.
     """
+    try:
+        _create(event, settings=settings, send_text=send_text, latency=latency, limits=limits, clock=clock, deadline=deadline)
+    except DeadlineExceededError:
+        count_refusal("deadline")
+        raise
+
+
+def _create(
+    event: CognitoEvent,
+    *,
+    settings: Settings,
+    send_text: SendText,
+    latency: LatencyMimic,
+    limits: LimitStore,
+    clock: Callable[[], float],
+    deadline: Deadline | None,
+) -> None:
     if challenge_name_of(event) != CUSTOM_CHALLENGE:
         raise MalformedEventError("request.challengeName must be CUSTOM_CHALLENGE")
     session = session_of(event)
@@ -176,7 +201,7 @@ def create_auth_challenge(
         # The number must be one this deployment may send to, whether or not the user exists.
         validate_destination(subject, settings.allowed_country_codes)
     issued = _previous_code(session)
-    limits.admit(subject, new_round=True, send=issued is None)
+    limits.admit(subject, new_round=True, send=issued is None, deadline=deadline)
     if issued is not None:
         logger.info("Reusing the code issued earlier in this session", extra={"round": len(session) + 1})
     else:
@@ -184,7 +209,7 @@ def create_auth_challenge(
         issued = IssuedCode.issue(code, issued_at=int(clock()))
         if unknown_user:
             # Nothing is sent: the code exists only so the response has the same shape.
-            latency.imitate()
+            latency.imitate(deadline.remaining() if deadline is not None else None)
             count("UnknownUserChallenges")
         else:
             started = time.perf_counter()

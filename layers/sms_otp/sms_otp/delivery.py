@@ -22,10 +22,10 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.aws_failures import CallRecorder, is_transient, may_have_reached_the_service
-from sms_otp.errors import DeliveryError, aws_error_code
+from sms_otp.errors import DeadlineExceededError, DeliveryError, aws_error_code
 from sms_otp.observability import count, logger
 from sms_otp.phone_numbers import mask_phone_number, validate_destination
-from sms_otp.time_budget import SNS_CONFIG
+from sms_otp.time_budget import SNS_CONFIG, Deadline
 
 if TYPE_CHECKING:
     from sms_otp.settings import Settings
@@ -63,13 +63,15 @@ class SmsPublisher:
             self._use(sns_client())
         return self._client
 
-    def send(self, phone_number: str, text: str, *, trigger_source: str) -> str:
+    def send(self, phone_number: str, text: str, *, trigger_source: str, deadline: Deadline | None = None) -> str:
         """Send ``text`` to ``phone_number`` (E.164) and return SNS's message id.
 
         Raises :class:`~sms_otp.errors.InvalidPhoneNumberError` for a number that
         is not valid E.164, :class:`~sms_otp.errors.PhoneNumberNotAllowedError`
-        for one this deployment refuses (country, premium rate), and
-        :class:`~sms_otp.errors.DeliveryError` when SNS does not take the message.
+        for one this deployment refuses (country, premium rate),
+        :class:`~sms_otp.errors.DeliveryError` when SNS does not take the message,
+        and :class:`~sms_otp.errors.DeadlineExceededError` when SNS has not
+        answered by ``deadline`` (``abandoned``: the publish may still go out).
         """
         recipient = validate_destination(phone_number, self._settings.allowed_country_codes)
         if self._settings.test_mode:
@@ -77,9 +79,28 @@ class SmsPublisher:
         else:
             request = self._sms_request(recipient, text)
         client = self.client
+        try:
+            response = (deadline or Deadline.unbounded()).call(self._publish, client, request, recipient)
+        except DeadlineExceededError as error:
+            logger.error(
+                "SNS did not answer in time",
+                extra={"recipient": mask_phone_number(recipient), "may_have_been_sent": error.abandoned},
+            )
+            count("DeliveryFailures")
+            raise
+        count("MessagesSent")
+        message_id = str(response.get("MessageId", ""))
+        logger.info(
+            "Message sent",
+            extra={"recipient": mask_phone_number(recipient), "test_mode": self._settings.test_mode, "message_id": message_id},
+        )
+        return message_id
+
+    def _publish(self, client: Any, request: dict[str, Any], recipient: str) -> dict[str, Any]:
+        """Publish, or raise :class:`~sms_otp.errors.DeliveryError`; run in the thread that makes the call (the recorder is per thread)."""
         self._publishes.clear()
         try:
-            response = client.publish(**request)
+            response: dict[str, Any] = client.publish(**request)
         except (ClientError, BotoCoreError) as error:
             retryable = is_transient(error)
             may_have_been_sent = may_have_reached_the_service(error) or self._publishes.reached
@@ -94,13 +115,7 @@ class SmsPublisher:
             )
             count("DeliveryFailures")
             raise DeliveryError(retryable=retryable, may_have_been_sent=may_have_been_sent) from None
-        count("MessagesSent")
-        message_id = str(response.get("MessageId", ""))
-        logger.info(
-            "Message sent",
-            extra={"recipient": mask_phone_number(recipient), "test_mode": self._settings.test_mode, "message_id": message_id},
-        )
-        return message_id
+        return response
 
     def _sms_request(self, recipient: str, text: str) -> dict[str, Any]:
         attributes = {"AWS.SNS.SMS.SMSType": _string_attribute("Transactional")}

@@ -49,6 +49,20 @@ class DeliveryError(UserFacingError):
         self.may_have_been_sent = may_have_been_sent
 
 
+class DeadlineExceededError(UserFacingError):
+    """The trigger's time ran out before an AWS call answered.
+
+    ``abandoned`` says whether the call had started: it then goes on in the
+    background and may still do its work (a publish may still send its message).
+    """
+
+    retryable = True
+
+    def __init__(self, *, abandoned: bool) -> None:
+        super().__init__("We could not send a code in time. Please try again in a moment.")
+        self.abandoned = abandoned
+
+
 class InternalError(SmsOtpError):
     """Generic stand-in for an unexpected error, whose details stay in the logs."""
 

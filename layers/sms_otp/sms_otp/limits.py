@@ -38,10 +38,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.errors import SmsOtpError, UserFacingError, aws_error_code
+from sms_otp.errors import DeadlineExceededError, SmsOtpError, UserFacingError, aws_error_code
 from sms_otp.observability import count, count_for_alarm, count_refusal, logger
 from sms_otp.settings import LimitPolicy, Settings
-from sms_otp.time_budget import DYNAMODB_CONFIG, LIMIT_RACE_SECONDS
+from sms_otp.time_budget import DYNAMODB_CONFIG, LIMIT_RACE_SECONDS, Deadline
 
 # The Custom SMS Sender's messages are counted under keys of their own, one per trigger source (see sender_subject).
 SENDER_SUBJECT_PREFIX = "custom-sms-sender:"
@@ -285,12 +285,15 @@ class LimitStore:
     def _now(self) -> int:
         return int((self.clock or time.time)())
 
-    def admit(self, subject: str, *, new_round: bool, send: bool) -> Reservation:
+    def admit(self, subject: str, *, new_round: bool, send: bool, deadline: Deadline | None = None) -> Reservation:
         """Record a sign-in round and/or a message for ``subject`` if every limit allows it; raise otherwise.
 
         ``send`` also spends one message of the stack's hourly budget, in the
-        same transaction. Returns what was taken, for :meth:`release`.
+        same transaction. Returns what was taken, for :meth:`release`. Every
+        call to DynamoDB answers by ``deadline`` or the admission fails with
+        :class:`~sms_otp.errors.DeadlineExceededError`.
         """
+        deadline = deadline or Deadline.unbounded()
         key = subject_key(subject)
         started = time.monotonic()
         for attempt in range(_WRITE_ATTEMPTS):
@@ -301,9 +304,9 @@ class LimitStore:
                 time.sleep(_BACKOFF.uniform(0, 0.01 * 2**attempt))
             now = self._now()
             try:
-                state = SubjectState.from_item(self._get(key))
+                state = SubjectState.from_item(self._get(key, deadline))
                 updated = next_state(state, self.policy, now, new_round=new_round, send=send)
-                self._write(key, state, updated, now, spend_budget=send)
+                self._write(key, state, updated, now, deadline, spend_budget=send)
                 reserved = Reservation(
                     subject_key=key,
                     at=now,
@@ -329,31 +332,33 @@ class LimitStore:
         count_refusal(LimitStoreUnavailableError.reason)
         raise LimitStoreUnavailableError()
 
-    def release(self, reservation: Reservation) -> None:
+    def release(self, reservation: Reservation, deadline: Deadline | None = None) -> None:
         """Give back what ``reservation`` took, for a message that certainly was not sent.
 
-        Best effort: if the table fails, the failure is logged and counted and the
-        allowance stays spent (the safe side).
+        Best effort: if the table fails or the deadline passes, the failure is
+        logged and counted and the allowance stays spent (the safe side).
         """
+        deadline = deadline or Deadline.unbounded()
         try:
             for _attempt in range(_WRITE_ATTEMPTS):
-                state = SubjectState.from_item(self._get(reservation.subject_key))
+                state = SubjectState.from_item(self._get(reservation.subject_key, deadline))
                 if state.version == 0:
                     break  # nothing recorded (the item expired): nothing to give back
                 try:
-                    self._put_subject(reservation.subject_key, state, released_state(state, reservation), self._now())
+                    self._put_subject(reservation.subject_key, state, released_state(state, reservation), self._now(), deadline)
                 except _LostRaceError:
                     continue
                 break
             if reservation.budget_key is not None:
-                self.client.update_item(
+                deadline.call(
+                    self.client.update_item,
                     TableName=self.table_name,
                     Key={"pk": {"S": reservation.budget_key}},
                     UpdateExpression="ADD sent :minus_one",
                     ConditionExpression="sent > :zero",
                     ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
                 )
-        except (ClientError, BotoCoreError) as error:
+        except (ClientError, BotoCoreError, DeadlineExceededError) as error:
             if aws_error_code(error) != "ConditionalCheckFailedException":
                 logger.error("Could not give back an unsent message's allowance", extra={"error_code": aws_error_code(error)})
                 count_for_alarm("LimitStoreFailures")
@@ -381,14 +386,14 @@ class LimitStore:
             return False
         return True
 
-    def _get(self, key: str) -> dict[str, Any] | None:
-        response = self.client.get_item(TableName=self.table_name, Key={"pk": {"S": key}}, ConsistentRead=True)
+    def _get(self, key: str, deadline: Deadline) -> dict[str, Any] | None:
+        response = deadline.call(self.client.get_item, TableName=self.table_name, Key={"pk": {"S": key}}, ConsistentRead=True)
         item: dict[str, Any] | None = response.get("Item")
         return item
 
-    def _put_subject(self, key: str, before: SubjectState, after: SubjectState, now: int) -> None:
+    def _put_subject(self, key: str, before: SubjectState, after: SubjectState, now: int, deadline: Deadline) -> None:
         try:
-            self.client.put_item(**self._subject_put(key, before, after, now))
+            deadline.call(self.client.put_item, **self._subject_put(key, before, after, now))
         except ClientError as error:
             if aws_error_code(error) == "ConditionalCheckFailedException":
                 raise _LostRaceError() from None
@@ -414,7 +419,7 @@ class LimitStore:
             put["ExpressionAttributeValues"] = {":version": {"N": str(before.version)}}
         return put
 
-    def _write(self, key: str, before: SubjectState, after: SubjectState, now: int, *, spend_budget: bool) -> None:
+    def _write(self, key: str, before: SubjectState, after: SubjectState, now: int, deadline: Deadline, *, spend_budget: bool) -> None:
         items: list[dict[str, Any]] = [{"Put": self._subject_put(key, before, after, now)}]
         if spend_budget:
             items.append(
@@ -433,7 +438,7 @@ class LimitStore:
                 }
             )
         try:
-            self.client.transact_write_items(TransactItems=items)
+            deadline.call(self.client.transact_write_items, TransactItems=items)
         except ClientError as error:
             if aws_error_code(error) != "TransactionCanceledException":
                 raise
