@@ -20,7 +20,7 @@ from sms_otp.custom_auth import LatencyMimic
 from sms_otp.delivery import SmsPublisher
 from sms_otp.errors import DeadlineExceededError
 from sms_otp.limits import LimitStore, SendLimitError
-from sms_otp.time_budget import ANSWER_MARGIN_SECONDS, DYNAMODB_CONFIG, SNS_CONFIG, Deadline
+from sms_otp.time_budget import ANSWER_MARGIN_SECONDS, DYNAMODB_CONFIG, RELEASE_GRACE_SECONDS, SNS_CONFIG, Deadline
 from tests.testkit.stalled_endpoint import StalledEndpoint
 
 pytestmark = pytest.mark.unit
@@ -92,6 +92,17 @@ def test_the_deadline_is_the_contexts_remaining_time_less_the_margin() -> None:
     assert deadline.remaining() == pytest.approx(4.5)
     clock.now += 4.5
     assert deadline.remaining() == pytest.approx(0.0)
+
+
+def test_giving_back_an_allowance_may_use_part_of_the_margin() -> None:
+    # GIVEN a deadline just past
+    clock = FakeMonotonic()
+    deadline = Deadline.from_context(ShortContext(remaining_ms=500), clock=clock)
+
+    # WHEN / THEN tidying up after the refusal gets the grace, within the margin; no deadline stays none
+    assert deadline.with_grace().remaining() == pytest.approx(RELEASE_GRACE_SECONDS)
+    assert RELEASE_GRACE_SECONDS < ANSWER_MARGIN_SECONDS
+    assert Deadline.unbounded().with_grace().remaining() is None
 
 
 def test_past_the_deadline_no_call_starts() -> None:

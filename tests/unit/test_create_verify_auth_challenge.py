@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sms_otp import custom_auth
 from sms_otp.codes import IssuedCode
 from sms_otp.custom_auth import LatencyMimic, create_auth_challenge, verify_auth_challenge
-from sms_otp.errors import DeliveryError, MalformedEventError, PhoneNumberNotAllowedError
+from sms_otp.errors import DeadlineExceededError, DeliveryError, MalformedEventError, PhoneNumberNotAllowedError
 from sms_otp.observability import metrics
 from sms_otp.phone_numbers import stand_in_destination
 from sms_otp.settings import Settings
@@ -462,6 +462,32 @@ def test_a_send_failure_propagates_and_leaves_no_response(load_event: EventLoade
 
     # THEN the event is untouched: no challenge parameters for a code nobody received
     assert event == load_event("create_auth_challenge")
+
+
+@pytest.mark.parametrize(
+    ("failure", "given_back"),
+    [
+        pytest.param(DeliveryError(), True, id="SNS refused: given back"),
+        pytest.param(DeliveryError(may_have_been_sent=True), False, id="SNS's answer lost: kept"),
+        pytest.param(DeadlineExceededError(abandoned=False), True, id="deadline before the publish: given back"),
+        pytest.param(DeadlineExceededError(abandoned=True), False, id="publish left running at the deadline: kept"),
+    ],
+)
+def test_a_failed_send_gives_its_reservation_back_only_when_no_code_can_arrive(
+    load_event: EventLoader, latency: LatencyMimic, clock: FakeClock, failure: Exception, given_back: bool
+) -> None:
+    # GIVEN a publish that fails in this way
+    def failing_send(phone_number: str, text: str) -> str:
+        raise failure
+
+    limits = RecordingLimits()
+
+    # WHEN creating the challenge
+    with pytest.raises(type(failure)):
+        run_create(load_event("create_auth_challenge"), send_text=failing_send, latency=latency, clock=clock, limits=limits)
+
+    # THEN the admission is given back exactly when the code certainly did not go out
+    assert limits.released == (limits.admitted if given_back else [])
 
 
 @pytest.mark.parametrize("attributes", [{}, {"phone_number": ""}, {"phone_number": None}])

@@ -134,6 +134,13 @@ def _previous_code(session: list[ChallengeResult]) -> IssuedCode | None:
     return None
 
 
+def _may_have_been_sent(error: DeliveryError | DeadlineExceededError) -> bool:
+    """Whether a failed publish may still have sent its code (SNS's answer lost, or the call left running at the deadline)."""
+    if isinstance(error, DeadlineExceededError):
+        return error.abandoned
+    return error.may_have_been_sent
+
+
 def sign_in_message(code: str, ttl_seconds: int) -> str:
     """The text of a sign-in code message."""
     minutes, seconds = divmod(ttl_seconds, 60)
@@ -201,7 +208,8 @@ def _create(
         # The number must be one this deployment may send to, whether or not the user exists.
         validate_destination(subject, settings.allowed_country_codes)
     issued = _previous_code(session)
-    limits.admit(subject, new_round=True, send=issued is None, deadline=deadline)
+    # The send is recorded before the code is published, and given back if it certainly did not go out.
+    reservation = limits.admit(subject, new_round=True, send=issued is None, deadline=deadline)
     if issued is not None:
         logger.info("Reusing the code issued earlier in this session", extra={"round": len(session) + 1})
     else:
@@ -213,7 +221,13 @@ def _create(
             count("UnknownUserChallenges")
         else:
             started = time.perf_counter()
-            send_text(subject, sign_in_message(code, settings.otp_ttl_seconds))
+            try:
+                send_text(subject, sign_in_message(code, settings.otp_ttl_seconds))
+            except (DeliveryError, DeadlineExceededError) as error:
+                if not _may_have_been_sent(error):
+                    # No code reached the person: their retry must not meet the interval, nor this round the lockout.
+                    limits.release(reservation, deadline=deadline.with_grace() if deadline is not None else None)
+                raise
             latency.record(time.perf_counter() - started)
             count("CodesSent")
 

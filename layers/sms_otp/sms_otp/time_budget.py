@@ -54,6 +54,9 @@ LIMIT_RACE_SECONDS = 1.0
 ANSWER_MARGIN_SECONDS = 0.5
 """Kept back from the Lambda context's remaining time, to refuse clearly and return before Lambda's timeout."""
 
+RELEASE_GRACE_SECONDS = 0.3
+"""Of that margin, what giving back an unsent message's allowance may still use (a read and a write or two)."""
+
 Result = TypeVar("Result")
 # Calls under a deadline run here so the invocation can stop waiting for them; an abandoned call
 # keeps its worker until botocore's own timeouts end it, hence more than one.
@@ -90,6 +93,10 @@ class Deadline:
     ) -> Deadline:
         """The invocation's remaining time, as Lambda's context tells it, less ``margin_seconds``."""
         return cls(clock() + context.get_remaining_time_in_millis() / 1000 - margin_seconds, clock)
+
+    def with_grace(self, seconds: float = RELEASE_GRACE_SECONDS) -> Deadline:
+        """The same deadline ``seconds`` later: for tidying up (giving back an allowance) after a refusal."""
+        return self if self._expires_at is None else Deadline(self._expires_at + seconds, self._clock)
 
     def remaining(self) -> float | None:
         """Seconds left (``None`` when unbounded); zero or less once past."""
