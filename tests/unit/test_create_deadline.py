@@ -169,7 +169,7 @@ def test_a_stalled_limits_table_refuses_within_the_deadline_and_sends_nothing(
     # GIVEN DynamoDB taking the requests and never answering
     stalled_dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stalled.url, config=DYNAMODB_CONFIG)
     create.LIMITS = LimitStore(create.LIMITS.table_name, create.LIMITS.policy, stalled_dynamodb)
-    read_ended = track_calls(stalled_dynamodb, "get_item", monkeypatch)
+    read_ended = track_calls(stalled_dynamodb, "batch_get_item", monkeypatch)
 
     # WHEN a sign-in starts with 1.2 s left
     with pytest.raises(DeadlineExceededError) as refusal:

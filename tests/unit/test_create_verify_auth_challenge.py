@@ -100,13 +100,24 @@ class RecordingLimits:
 
     def __init__(self, refusal: Exception | None = None) -> None:
         self.admitted: list[tuple[str, bool, bool]] = []
+        self.ranges: list[tuple[str | None, bool]] = []
         self.released: list[tuple[str, bool, bool]] = []
         self.refusal = refusal
 
-    def admit(self, subject: str, *, new_round: bool, send: bool, deadline: object = None) -> tuple[str, bool, bool]:
+    def admit(
+        self,
+        subject: str,
+        *,
+        new_round: bool,
+        send: bool,
+        number_range: str | None = None,
+        anonymous: bool = False,
+        deadline: object = None,
+    ) -> tuple[str, bool, bool]:
         if self.refusal is not None:
             raise self.refusal
         self.admitted.append((subject, new_round, send))
+        self.ranges.append((number_range, anonymous))
         return self.admitted[-1]
 
     def release(self, reservation: tuple[str, bool, bool], deadline: object = None) -> None:
@@ -699,6 +710,36 @@ def test_an_unknown_user_named_with_a_refused_number_is_refused_like_a_real_one(
     # WHEN / THEN refused with the same user-facing error, so the answer does not tell who exists
     with pytest.raises(PhoneNumberNotAllowedError):
         run_create(event, send_text=outbox, latency=latency, clock=clock)
+
+
+@pytest.mark.parametrize(
+    ("event_name", "user_name", "admitted_with"),
+    [
+        pytest.param("create_auth_challenge", None, ("+1415", False), id="a real user: the number's range, counted"),
+        pytest.param("create_auth_challenge_user_not_found", "+14155550143", ("+1415", True), id="an unknown number: its range, read only"),
+        pytest.param("create_auth_challenge_user_not_found", "alice", (None, True), id="an unknown name that is no number: no range"),
+    ],
+)
+def test_a_first_round_meets_the_pumping_guard_of_its_range(
+    load_event: EventLoader,
+    outbox: TextOutbox,
+    latency: LatencyMimic,
+    clock: FakeClock,
+    event_name: str,
+    user_name: str | None,
+    admitted_with: tuple[str | None, bool],
+) -> None:
+    # GIVEN a first round for a real user, or for a name with no account
+    event = load_event(event_name)
+    if user_name is not None:
+        event["userName"] = user_name
+    limits = RecordingLimits()
+
+    # WHEN the challenge is created
+    run_create(event, send_text=outbox, latency=latency, clock=clock, limits=limits)
+
+    # THEN the limits were asked with the number's range, and whether the person has no account
+    assert limits.ranges == [admitted_with]
 
 
 def test_every_round_is_admitted_as_a_round_and_only_the_first_as_a_message(

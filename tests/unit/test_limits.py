@@ -116,8 +116,11 @@ def test_next_state_counts_a_round_and_a_message_and_forgets_old_messages() -> N
     # WHEN a first round with a message is admitted
     after = next_state(state, DEFAULTS, START, new_round=True, send=True)
 
-    # THEN the old message is gone, the round is counted, and the version moves on
-    assert after == SubjectState(sent_at=(START - 600, START), failed_rounds=3, locked_until=START, version=8)
+    # THEN the old message is gone, the round is counted, the code awaits its sign-in, and the version moves on
+    assert after == SubjectState(sent_at=(START - 600, START), failed_rounds=3, locked_until=START, version=8, awaiting_sign_in=1)
+
+    # AND a message without a round (the sender's) awaits no sign-in
+    assert next_state(state, DEFAULTS, START, new_round=False, send=True).awaiting_sign_in == 0
 
 
 # ---------------------------------------------------------------- the store, in moto ---
@@ -628,6 +631,7 @@ def test_releasing_gives_back_the_message_and_the_round_and_keeps_what_came_sinc
     assert released_state(state, reservation) == SubjectState(
         sent_at=(START - 600, START + 1), failed_rounds=3, locked_until=START - 5, version=10
     )
+    assert released_state(SubjectState(awaiting_sign_in=2), reservation).awaiting_sign_in == 1
 
 
 def test_releasing_keeps_a_lock_set_by_a_later_round() -> None:

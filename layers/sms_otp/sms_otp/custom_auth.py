@@ -33,7 +33,7 @@ from sms_otp.events import (
     user_not_found,
 )
 from sms_otp.observability import count, count_refusal, logger
-from sms_otp.phone_numbers import mask_phone_number, stand_in_destination, validate_destination
+from sms_otp.phone_numbers import mask_phone_number, number_prefix, stand_in_destination, validate_destination
 
 if TYPE_CHECKING:
     from sms_otp.limits import LimitStore
@@ -204,12 +204,16 @@ def _create(
             raise DeliveryError()
         subject = phone_number
         destination = mask_phone_number(phone_number)
+    number_range = None
     if not unknown_user or username.startswith("+"):
         # The number must be one this deployment may send to, whether or not the user exists.
-        validate_destination(subject, settings.allowed_country_codes)
+        number_range = number_prefix(validate_destination(subject, settings.allowed_country_codes))
     issued = _previous_code(session)
     # The send is recorded before the code is published, and given back if it certainly did not go out.
-    reservation = limits.admit(subject, new_round=True, send=issued is None, deadline=deadline)
+    # An unknown user meets the pumping guard as a real one would, but never counts in it.
+    reservation = limits.admit(
+        subject, new_round=True, send=issued is None, number_range=number_range, anonymous=unknown_user, deadline=deadline
+    )
     if issued is not None:
         logger.info("Reusing the code issued earlier in this session", extra={"round": len(session) + 1})
     else:

@@ -32,14 +32,15 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sms_otp import pumping
 from sms_otp.errors import DeadlineExceededError, SmsOtpError, UserFacingError, aws_error_code
-from sms_otp.observability import count, count_for_alarm, count_refusal, logger
+from sms_otp.observability import count, count_for_alarm, count_range_stopped, count_refusal, logger
 from sms_otp.settings import LimitPolicy, Settings
 from sms_otp.time_budget import DYNAMODB_CONFIG, LIMIT_RACE_SECONDS, Deadline
 
@@ -78,6 +79,17 @@ class SendLimitError(LimitExceededError):
     """Too many messages to this phone number for now (``reason``: ``interval``, ``hour`` or ``day``)."""
 
 
+class RangeStoppedError(LimitExceededError):
+    """The pumping guard stopped sending to this number's range for now (see :mod:`sms_otp.pumping`)."""
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(
+            f"We cannot send codes to this number right now. Please try again in {humanize_seconds(retry_after_seconds)}.",
+            retry_after_seconds,
+            "pumping",
+        )
+
+
 class BudgetExhaustedError(RefusalError):
     """The stack's hourly message budget is spent."""
 
@@ -109,6 +121,8 @@ class SubjectState:
     failed_rounds: int = 0
     locked_until: int = 0
     version: int = 0
+    # Sign-in codes sent since the last completed sign-in: a completion counts for the pumping guard only against one.
+    awaiting_sign_in: int = 0
 
     @classmethod
     def from_item(cls, item: dict[str, Any] | None) -> SubjectState:
@@ -119,6 +133,7 @@ class SubjectState:
             failed_rounds=int(item.get("failed_rounds", {}).get("N", "0")),
             locked_until=int(item.get("locked_until", {}).get("N", "0")),
             version=int(item.get("version", {}).get("N", "0")),
+            awaiting_sign_in=int(item.get("awaiting_sign_in", {}).get("N", "0")),
         )
 
 
@@ -166,7 +181,14 @@ def next_state(state: SubjectState, policy: LimitPolicy, now: int, *, new_round:
     sent_at = tuple(sent for sent in state.sent_at if sent > now - DAY_SECONDS) + ((now,) if send else ())
     failed_rounds = state.failed_rounds + 1 if new_round else state.failed_rounds
     locked_until = now + policy.lockout_seconds(failed_rounds) if new_round else state.locked_until
-    return SubjectState(sent_at=sent_at, failed_rounds=failed_rounds, locked_until=locked_until, version=state.version + 1)
+    return SubjectState(
+        sent_at=sent_at,
+        failed_rounds=failed_rounds,
+        locked_until=locked_until,
+        version=state.version + 1,
+        # A round with a message is a sign-in code; the sender's messages (no round) are not.
+        awaiting_sign_in=state.awaiting_sign_in + (1 if new_round and send else 0),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +202,7 @@ class Reservation:
     locked_until_before: int = 0
     locked_until_after: int = 0
     budget_key: str | None = None
+    range_key: str | None = None
 
 
 def released_state(state: SubjectState, reservation: Reservation) -> SubjectState:
@@ -187,13 +210,17 @@ def released_state(state: SubjectState, reservation: Reservation) -> SubjectStat
     sent_at = list(state.sent_at)
     if reservation.sent and reservation.at in sent_at:
         sent_at.remove(reservation.at)
-    failed_rounds, locked_until = state.failed_rounds, state.locked_until
+    failed_rounds, locked_until, awaiting = state.failed_rounds, state.locked_until, state.awaiting_sign_in
     if reservation.new_round:
         failed_rounds = max(failed_rounds - 1, 0)
         if locked_until == reservation.locked_until_after:
             # No round since ours moved the lock: it goes back to where it was before ours.
             locked_until = reservation.locked_until_before
-    return SubjectState(sent_at=tuple(sent_at), failed_rounds=failed_rounds, locked_until=locked_until, version=state.version + 1)
+        if reservation.sent:
+            awaiting = max(awaiting - 1, 0)
+    return SubjectState(
+        sent_at=tuple(sent_at), failed_rounds=failed_rounds, locked_until=locked_until, version=state.version + 1, awaiting_sign_in=awaiting
+    )
 
 
 def sender_subject(trigger_source: str, phone_number: str) -> str:
@@ -285,16 +312,56 @@ class LimitStore:
     def _now(self) -> int:
         return int((self.clock or time.time)())
 
-    def admit(self, subject: str, *, new_round: bool, send: bool, deadline: Deadline | None = None) -> Reservation:
+    def admit(
+        self,
+        subject: str,
+        *,
+        new_round: bool,
+        send: bool,
+        number_range: str | None = None,
+        anonymous: bool = False,
+        deadline: Deadline | None = None,
+    ) -> Reservation:
         """Record a sign-in round and/or a message for ``subject`` if every limit allows it; raise otherwise.
 
         ``send`` also spends one message of the stack's hourly budget, in the
-        same transaction. Returns what was taken, for :meth:`release`. Every
-        call to DynamoDB answers by ``deadline`` or the admission fails with
+        same transaction. A message to a ``number_range`` (a sign-in code) first
+        passes the pumping guard of that range (:mod:`sms_otp.pumping`), and counts
+        in it. ``anonymous`` (a sign-in for a name with no account) reads the
+        guard, and is refused exactly when a real user would be, but never writes
+        to it: nobody can stop a range, or learn whether a number has an account,
+        with sign-ins that send nothing.
+
+        Returns what was taken, for :meth:`release`. Every call to DynamoDB
+        answers by ``deadline`` or the admission fails with
         :class:`~sms_otp.errors.DeadlineExceededError`.
         """
         deadline = deadline or Deadline.unbounded()
-        key = subject_key(subject)
+        now = self._now()
+        try:
+            window = None
+            if send and number_range is not None and self.policy.pumping_min_conversion_percent > 0:
+                window = self._read_range(number_range, now, deadline)
+                self._check_range(window, now, may_stop=not anonymous, deadline=deadline)
+            reservation = self._reserve(subject_key(subject), new_round=new_round, send=send, deadline=deadline)
+            if window is not None and not anonymous:
+                try:
+                    reservation = replace(reservation, range_key=self._count_in_range(window, now, deadline))
+                except RangeStoppedError:
+                    self.release(reservation, deadline)
+                    raise
+        except (ClientError, BotoCoreError) as error:
+            logger.error("The limit store failed; nothing is sent", extra={"error_code": aws_error_code(error)})
+            count_for_alarm("LimitStoreFailures")
+            count_refusal(LimitStoreUnavailableError.reason)
+            raise LimitStoreUnavailableError() from None
+        except RefusalError as refusal:
+            count_refusal(refusal.reason)
+            raise
+        return reservation
+
+    def _reserve(self, key: str, *, new_round: bool, send: bool, deadline: Deadline) -> Reservation:
+        """The per-number limits and the lockout: read the item, decide, write it back if nobody changed it meanwhile."""
         started = time.monotonic()
         for attempt in range(_WRITE_ATTEMPTS):
             if attempt and time.monotonic() - started > LIMIT_RACE_SECONDS:
@@ -303,33 +370,115 @@ class LimitStore:
                 # Back off with jitter so racing invocations spread out instead of colliding again.
                 time.sleep(_BACKOFF.uniform(0, 0.01 * 2**attempt))
             now = self._now()
+            state = SubjectState.from_item(self._get(key, deadline))
+            updated = next_state(state, self.policy, now, new_round=new_round, send=send)
             try:
-                state = SubjectState.from_item(self._get(key, deadline))
-                updated = next_state(state, self.policy, now, new_round=new_round, send=send)
                 self._write(key, state, updated, now, deadline, spend_budget=send)
-                reserved = Reservation(
-                    subject_key=key,
-                    at=now,
-                    new_round=new_round,
-                    sent=send,
-                    locked_until_before=state.locked_until,
-                    locked_until_after=updated.locked_until,
-                    budget_key=budget_key(now) if send else None,
-                )
             except _LostRaceError:
                 continue
-            except (ClientError, BotoCoreError) as error:
-                logger.error("The limit store failed; nothing is sent", extra={"error_code": aws_error_code(error)})
-                count_for_alarm("LimitStoreFailures")
-                count_refusal(LimitStoreUnavailableError.reason)
-                raise LimitStoreUnavailableError() from None
-            except RefusalError as refusal:
-                count_refusal(refusal.reason)
-                raise
-            return reserved
+            return Reservation(
+                subject_key=key,
+                at=now,
+                new_round=new_round,
+                sent=send,
+                locked_until_before=state.locked_until,
+                locked_until_after=updated.locked_until,
+                budget_key=budget_key(now) if send else None,
+            )
         logger.error("The limit store stayed contended; nothing is sent")
         count_for_alarm("LimitStoreFailures")
-        count_refusal(LimitStoreUnavailableError.reason)
+        raise LimitStoreUnavailableError()
+
+    # ------------------------------------------------------------ the pumping guard ---
+
+    def _read_range(self, number_range: str, now: int, deadline: Deadline) -> pumping.RangeWindow:
+        """The range's window and stop, in one read (eventually consistent: a stale read only errs on the strict side)."""
+        items = self._read_items(pumping.window_keys(number_range, now), deadline)
+        return pumping.RangeWindow.from_items(number_range, now, items)
+
+    def _check_range(self, window: pumping.RangeWindow, now: int, *, may_stop: bool, deadline: Deadline) -> None:
+        """Refuse a send to a stopped range, or one the rule refuses (stopping the range, unless ``may_stop`` is false)."""
+        wait = pumping.stopped_for(window, now)
+        if wait:
+            raise RangeStoppedError(wait)
+        cap = pumping.send_cap(self.policy, window)
+        if cap is not None and window.sent_now >= cap:
+            if may_stop:
+                raise RangeStoppedError(self._stop_range(window, now, deadline))
+            # The wait a real user would be told at this moment, without stopping anything.
+            raise RangeStoppedError(pumping.next_stop(self.policy, window, now)[0] - now)
+
+    def _count_in_range(self, window: pumping.RangeWindow, now: int, deadline: Deadline) -> str:
+        """Add this send to the range's current bucket, if the rule still allows it there; return the bucket's key."""
+        key = pumping.bucket_key(window.prefix, window.bucket)
+        cap = pumping.send_cap(self.policy, window)
+        try:
+            deadline.call(
+                self.client.update_item,
+                TableName=self.table_name,
+                Key={"pk": {"S": key}},
+                UpdateExpression="ADD sent :one SET expires_at = :expires_at",
+                # The cap holds against every concurrent send: DynamoDB applies one item's updates one at a time.
+                ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":cap": {"N": str(cap)},
+                    ":expires_at": {"N": str((window.bucket + pumping.WINDOW_BUCKETS + 1) * pumping.BUCKET_SECONDS)},
+                },
+            )
+        except ClientError as error:
+            if aws_error_code(error) != "ConditionalCheckFailedException":
+                raise
+            raise RangeStoppedError(self._stop_range(window, now, deadline)) from None
+        return key
+
+    def _stop_range(self, window: pumping.RangeWindow, now: int, deadline: Deadline) -> int:
+        """Stop the range for its next cool-off (once, however many invocations trip at once); return the wait."""
+        stopped_until, stops = pumping.next_stop(self.policy, window, now)
+        try:
+            deadline.call(
+                self.client.update_item,
+                TableName=self.table_name,
+                Key={"pk": {"S": pumping.stop_key(window.prefix)}},
+                UpdateExpression="SET stopped_until = :until, stops = :stops, expires_at = :expires_at",
+                ConditionExpression="attribute_not_exists(stopped_until) OR stopped_until <= :now",
+                ExpressionAttributeValues={
+                    ":until": {"N": str(stopped_until)},
+                    ":stops": {"N": str(stops)},
+                    ":now": {"N": str(now)},
+                    ":expires_at": {"N": str(stopped_until + DAY_SECONDS)},
+                },
+            )
+        except ClientError as error:
+            if aws_error_code(error) != "ConditionalCheckFailedException":
+                raise
+            return stopped_until - now  # another invocation stopped it a moment ago
+        logger.warning(
+            "The pumping guard stopped sending to a number range",
+            extra={
+                "number_range": window.prefix,
+                "sent": window.sent_before + window.sent_now,
+                "completed": window.completed,
+                "cool_off_seconds": stopped_until - now,
+                "stops_in_a_row": stops,
+            },
+        )
+        count_range_stopped(window.prefix)
+        return stopped_until - now
+
+    def _read_items(self, keys: list[str], deadline: Deadline) -> dict[str, dict[str, Any]]:
+        """The items of ``keys`` that exist, by key, in one BatchGetItem (keys DynamoDB leaves unread are asked again)."""
+        found: dict[str, dict[str, Any]] = {}
+        request: dict[str, Any] = {self.table_name: {"Keys": [{"pk": {"S": key}} for key in keys]}}
+        for _attempt in range(_WRITE_ATTEMPTS):
+            response = deadline.call(self.client.batch_get_item, RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table_name, []):
+                found[item["pk"]["S"]] = item
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+        logger.error("The limit store left keys unread; nothing is sent")
+        count_for_alarm("LimitStoreFailures")
         raise LimitStoreUnavailableError()
 
     def release(self, reservation: Reservation, deadline: Deadline | None = None) -> None:
@@ -349,35 +498,52 @@ class LimitStore:
                 except _LostRaceError:
                     continue
                 break
-            if reservation.budget_key is not None:
-                deadline.call(
-                    self.client.update_item,
-                    TableName=self.table_name,
-                    Key={"pk": {"S": reservation.budget_key}},
-                    UpdateExpression="ADD sent :minus_one",
-                    ConditionExpression="sent > :zero",
-                    ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
-                )
+            for counter_key in (reservation.budget_key, reservation.range_key):
+                if counter_key is not None:
+                    self._take_one_back(counter_key, deadline)
         except (ClientError, BotoCoreError, DeadlineExceededError) as error:
-            if aws_error_code(error) != "ConditionalCheckFailedException":
-                logger.error("Could not give back an unsent message's allowance", extra={"error_code": aws_error_code(error)})
-                count_for_alarm("LimitStoreFailures")
-                return
+            logger.error("Could not give back an unsent message's allowance", extra={"error_code": aws_error_code(error)})
+            count_for_alarm("LimitStoreFailures")
+            return
         count("AllowancesReleased")
 
-    def reset_failures(self, subject: str) -> bool:
+    def _take_one_back(self, counter_key: str, deadline: Deadline) -> None:
+        """One send less in a counter (the budget, a range's bucket), never below zero."""
+        try:
+            deadline.call(
+                self.client.update_item,
+                TableName=self.table_name,
+                Key={"pk": {"S": counter_key}},
+                UpdateExpression="ADD sent :minus_one",
+                ConditionExpression="sent > :zero",
+                ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+            )
+        except ClientError as error:
+            if aws_error_code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def reset_failures(self, subject: str, *, number_range: str | None = None) -> bool:
         """Forget the failed rounds and any lockout of ``subject`` after a successful sign-in; return whether it did.
+
+        With ``number_range``, the sign-in also counts as a completion in that
+        range's pumping guard, if a sign-in code was sent to ``subject`` since its
+        last completed sign-in (so completions never outnumber codes sent, and
+        sign-ins by password cannot make a range look healthy).
 
         Best effort: a failure is logged and counted, and does not fail the sign-in.
         """
         try:
-            self.client.update_item(
+            response = self.client.update_item(
                 TableName=self.table_name,
                 Key={"pk": {"S": subject_key(subject)}},
-                UpdateExpression="SET failed_rounds = :zero, locked_until = :zero ADD version :one",
+                UpdateExpression="SET failed_rounds = :zero, locked_until = :zero, awaiting_sign_in = :zero ADD version :one",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":zero": {"N": "0"}, ":one": {"N": "1"}},
+                ReturnValues="UPDATED_OLD",
             )
+            awaited = int(response.get("Attributes", {}).get("awaiting_sign_in", {}).get("N", "0"))
+            if number_range is not None and awaited > 0:
+                self._count_completion(number_range)
         except (ClientError, BotoCoreError) as error:
             if aws_error_code(error) == "ConditionalCheckFailedException":
                 return False  # nothing recorded for this subject: nothing to reset
@@ -385,6 +551,19 @@ class LimitStore:
             count_for_alarm("LimitStoreFailures")
             return False
         return True
+
+    def _count_completion(self, number_range: str) -> None:
+        bucket = pumping.bucket_of(self._now())
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": pumping.bucket_key(number_range, bucket)}},
+            UpdateExpression="ADD completed :one SET expires_at = :expires_at",
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":expires_at": {"N": str((bucket + pumping.WINDOW_BUCKETS + 1) * pumping.BUCKET_SECONDS)},
+            },
+        )
+        count("RangeCompletions")
 
     def _get(self, key: str, deadline: Deadline) -> dict[str, Any] | None:
         response = deadline.call(self.client.get_item, TableName=self.table_name, Key={"pk": {"S": key}}, ConsistentRead=True)
@@ -409,6 +588,7 @@ class LimitStore:
                 "failed_rounds": {"N": str(after.failed_rounds)},
                 "locked_until": {"N": str(after.locked_until)},
                 "version": {"N": str(after.version)},
+                "awaiting_sign_in": {"N": str(after.awaiting_sign_in)},
                 "expires_at": {"N": str(expires_at)},
             },
         }
