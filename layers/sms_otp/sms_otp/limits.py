@@ -327,10 +327,11 @@ class LimitStore:
         ``send`` also spends one message of the stack's hourly budget, in the
         same transaction. A message to a ``number_range`` (a sign-in code) first
         passes the pumping guard of that range (:mod:`sms_otp.pumping`), and counts
-        in it. ``anonymous`` (a sign-in for a name with no account) reads the
-        guard, and is refused exactly when a real user would be, but never writes
-        to it: nobody can stop a range, or learn whether a number has an account,
-        with sign-ins that send nothing.
+        in it. ``anonymous`` (a sign-in for a name with no account, which sends
+        nothing) reads the guard and the budget, and is refused exactly when a real
+        user would be, but never writes to either: nobody can stop a range, spend
+        the budget, or learn whether a number has an account, with sign-ins that
+        send nothing.
 
         Returns what was taken, for :meth:`release`. Every call to DynamoDB
         answers by ``deadline`` or the admission fails with
@@ -340,10 +341,9 @@ class LimitStore:
         now = self._now()
         try:
             window = None
-            if send and number_range is not None and self.policy.pumping_min_conversion_percent > 0:
-                window = self._read_range(number_range, now, deadline)
-                self._check_range(window, now, may_stop=not anonymous, deadline=deadline)
-            reservation = self._reserve(subject_key(subject), new_round=new_round, send=send, deadline=deadline)
+            if send and (anonymous or number_range is not None):
+                window = self._look_before_sending(number_range, now, may_stop=not anonymous, deadline=deadline)
+            reservation = self._reserve(subject_key(subject), new_round=new_round, send=send, spend=not anonymous, deadline=deadline)
             if window is not None and not anonymous:
                 try:
                     reservation = replace(reservation, range_key=self._count_in_range(window, now, deadline))
@@ -360,8 +360,30 @@ class LimitStore:
             raise
         return reservation
 
-    def _reserve(self, key: str, *, new_round: bool, send: bool, deadline: Deadline) -> Reservation:
-        """The per-number limits and the lockout: read the item, decide, write it back if nobody changed it meanwhile."""
+    def _look_before_sending(self, number_range: str | None, now: int, *, may_stop: bool, deadline: Deadline) -> pumping.RangeWindow | None:
+        """Read the range's guard and the stack's budget in one request, and refuse what they refuse; return the range's window.
+
+        The same read, and the same refusals, for a real user and an unknown one:
+        the budget refuses both once it is spent (an unknown user spends none of
+        it), the guard refuses both when the range is stopped or full.
+        """
+        guarded = number_range is not None and self.policy.pumping_min_conversion_percent > 0
+        keys = [budget_key(now)] + (pumping.window_keys(number_range, now) if guarded and number_range is not None else [])
+        items = self._read_items(keys, deadline)
+        window = pumping.RangeWindow.from_items(number_range, now, items) if guarded and number_range is not None else None
+        if window is not None:
+            self._check_range(window, now, may_stop=may_stop, deadline=deadline)
+        if int(items.get(budget_key(now), {}).get("sent", {}).get("N", "0")) >= self.policy.stack_messages_per_hour:
+            logger.warning("The stack's hourly message budget is spent")
+            count_for_alarm("SmsBudgetExhausted")
+            raise BudgetExhaustedError()
+        return window
+
+    def _reserve(self, key: str, *, new_round: bool, send: bool, spend: bool, deadline: Deadline) -> Reservation:
+        """The per-number limits and the lockout: read the item, decide, write it back if nobody changed it meanwhile.
+
+        ``spend``: a message also spends one of the stack's budget.
+        """
         started = time.monotonic()
         for attempt in range(_WRITE_ATTEMPTS):
             if attempt and time.monotonic() - started > LIMIT_RACE_SECONDS:
@@ -373,7 +395,7 @@ class LimitStore:
             state = SubjectState.from_item(self._get(key, deadline))
             updated = next_state(state, self.policy, now, new_round=new_round, send=send)
             try:
-                self._write(key, state, updated, now, deadline, spend_budget=send)
+                self._write(key, state, updated, now, deadline, spend_budget=send and spend)
             except _LostRaceError:
                 continue
             return Reservation(
@@ -383,18 +405,13 @@ class LimitStore:
                 sent=send,
                 locked_until_before=state.locked_until,
                 locked_until_after=updated.locked_until,
-                budget_key=budget_key(now) if send else None,
+                budget_key=budget_key(now) if send and spend else None,
             )
         logger.error("The limit store stayed contended; nothing is sent")
         count_for_alarm("LimitStoreFailures")
         raise LimitStoreUnavailableError()
 
     # ------------------------------------------------------------ the pumping guard ---
-
-    def _read_range(self, number_range: str, now: int, deadline: Deadline) -> pumping.RangeWindow:
-        """The range's window and stop, in one read (eventually consistent: a stale read only errs on the strict side)."""
-        items = self._read_items(pumping.window_keys(number_range, now), deadline)
-        return pumping.RangeWindow.from_items(number_range, now, items)
 
     def _check_range(self, window: pumping.RangeWindow, now: int, *, may_stop: bool, deadline: Deadline) -> None:
         """Refuse a send to a stopped range, or one the rule refuses (stopping the range, unless ``may_stop`` is false)."""
