@@ -155,7 +155,7 @@ def render_warm(results: dict[str, Any]) -> str:
             "Metrics stay on: every invocation flushes one EMF line, as deployed.",
             "Create and Custom SMS Sender (moto): a new phone number each invocation, so the per-number limits never refuse one;",
             "  the stack's hourly budget is raised to 1,000,000 (StackMessagesPerHour) for the same reason. Each number's limits",
-            "  item is deleted after its invocation (untimed): moto's TransactWriteItems slows down as the table grows.",
+            "  item is deleted after its invocation (untimed), so the table stays the size it was.",
             f"{REPLAYED}: each AWS operation's first response comes from moto and is replayed from memory afterwards,",
             "  leaving our code plus botocore's serialize/sign/parse; the moto rows add the local endpoint's own latency.",
         ],

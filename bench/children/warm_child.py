@@ -82,9 +82,8 @@ def install_replay(counts: dict[str, int]) -> None:
 
 
 def _limits_cleanup(table: str) -> Callable[[str], None]:
-    """Deletes a number's limits item after its invocation, outside the clock. moto's TransactWriteItems
-    deep-copies every table on each call (its rollback), so a table that grew by one item per invocation
-    would make the endpoint, not our code, slower and slower (past botocore's 1 s read timeout)."""
+    """Deletes a number's limits items after its invocation, outside the clock, so that the table, and moto's
+    time to answer, stay the same through the run."""
     if not table:
         return lambda _number: None
     try:

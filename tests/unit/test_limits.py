@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import boto3
+import phonenumbers
 import pytest
 from botocore.stub import Stubber
 
-from sms_otp.errors import PhoneNumberNotAllowedError
+from sms_otp.errors import PhoneNumberNotAllowedError, SmsOtpError
+from sms_otp.limits import _WRITE_ATTEMPTS as WRITE_ATTEMPTS
 from sms_otp.limits import (
+    BUDGET_SHARDS,
     BudgetExhaustedError,
     LimitStore,
     LimitStoreUnavailableError,
@@ -21,13 +25,17 @@ from sms_otp.limits import (
     SendLimitError,
     SubjectState,
     budget_key,
+    budget_keys,
     check_send,
     humanize_seconds,
     next_state,
     online_guessing_bound,
     released_state,
+    shard_caps,
+    shards_to_try,
     subject_key,
 )
+from sms_otp.phone_numbers import number_prefix
 from sms_otp.settings import LimitPolicy
 from tests.testkit.metrics import metric_dimensions
 from tests.testkit.template import resource_properties
@@ -49,7 +57,8 @@ class FakeClock:
 
 
 def store(policy: LimitPolicy = DEFAULTS, clock: FakeClock | None = None, table: str = "sms-otp-limits") -> LimitStore:
-    return LimitStore(table, policy, boto3.client("dynamodb", region_name="us-east-1"), clock or FakeClock())
+    # No back-off sleeps: races are decided by the order of requests, never by the wall clock.
+    return LimitStore(table, policy, boto3.client("dynamodb", region_name="us-east-1"), clock or FakeClock(), sleep=lambda _seconds: None)
 
 
 # ---------------------------------------------------------------- the policy, pure ---
@@ -212,8 +221,10 @@ def test_concurrent_requests_never_exceed_a_limit(aws: None, policy: LimitPolicy
     for thread in threads:
         thread.join()
 
-    # THEN exactly as many as the limits allow were admitted, and the store agrees
+    # THEN exactly as many as the limits allow were admitted, none refused as contended (each lost race is
+    # another request's success, and at most 50 succeed, fewer than the store's attempts), and the store agrees
     assert outcomes.count("sent") == min(admitted, 72)
+    assert outcomes.count("contended") == 0
     item = boto3.client("dynamodb", region_name="us-east-1").get_item(TableName="sms-otp-limits", Key={"pk": {"S": subject_key(PHONE)}})
     assert len(item["Item"]["sent_at"]["L"]) == min(admitted, 72)
 
@@ -283,7 +294,7 @@ def test_the_limit_store_failing_fails_closed(aws: None, logs: Any, error_code: 
     client = boto3.client("dynamodb", region_name="us-east-1")
     limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
     with Stubber(client) as stub:
-        stub.add_client_error("get_item", service_error_code=error_code, service_message=f"it mentions {PHONE}")
+        stub.add_client_error("batch_get_item", service_error_code=error_code, service_message=f"it mentions {PHONE}")
 
         # WHEN a message is asked for
         with pytest.raises(LimitStoreUnavailableError) as refusal:
@@ -438,26 +449,22 @@ def test_an_unreachable_limit_store_means_no_code(
     assert sns_outbox.sms_messages() == []
 
 
-def test_a_conflict_on_the_shared_budget_counter_is_retried_not_an_outage(aws: None) -> None:
-    # GIVEN DynamoDB cancelling the first transaction because another send held the budget counter
+def test_a_lost_race_on_the_numbers_item_is_retried_not_an_outage(aws: None) -> None:
+    # GIVEN another invocation writing the number's item between our read and our write, once
     client = boto3.client("dynamodb", region_name="us-east-1")
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
     with Stubber(client) as stub:
+        stub.add_response("batch_get_item", {"Responses": {"sms-otp-limits": []}})
         stub.add_response("get_item", {})
-        stub.add_client_error(
-            "transact_write_items",
-            service_error_code="TransactionCanceledException",
-            service_message="Transaction cancelled",
-            response_meta={},
-            modeled_fields={"CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]},
-        )
+        stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException")
         stub.add_response("get_item", {})
-        stub.add_response("transact_write_items", {})
+        stub.add_response("put_item", {})
+        stub.add_response("update_item", {})
 
         # WHEN a message is asked for
         limits.admit(PHONE, new_round=True, send=True)
 
-        # THEN it was read and written again, and admitted
+        # THEN the item was read and written again, the budget spent once, and the message admitted
         stub.assert_no_pending_responses()
 
 
@@ -507,15 +514,12 @@ def test_each_refusal_is_counted_by_its_reason(aws: None, logs: Any) -> None:
 def test_a_store_that_stays_contended_refuses_and_alerts(aws: None, logs: Any) -> None:
     # GIVEN every write losing its race (another invocation always changed the item first)
     client = boto3.client("dynamodb", region_name="us-east-1")
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
     with Stubber(client) as stub:
-        for _ in range(6):
+        stub.add_response("batch_get_item", {"Responses": {"sms-otp-limits": []}})
+        for _ in range(WRITE_ATTEMPTS):
             stub.add_response("get_item", {})
-            stub.add_client_error(
-                "transact_write_items",
-                service_error_code="TransactionCanceledException",
-                modeled_fields={"CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]},
-            )
+            stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException")
 
         # WHEN a message is asked for
         with pytest.raises(LimitStoreUnavailableError):
@@ -586,9 +590,30 @@ def test_the_stack_budget_counts_per_clock_hour() -> None:
     # GIVEN the start of an hour
     hour_start = 3_600 * 500_000
 
-    # WHEN / THEN every second of that hour shares one counter, and the next hour has its own
-    assert budget_key(hour_start) == budget_key(hour_start + 3_599) == "budget#500000"
-    assert budget_key(hour_start + 3_600) == "budget#500001"
+    # WHEN / THEN every second of that hour shares its counters, and the next hour has its own
+    assert budget_keys(hour_start) == budget_keys(hour_start + 3_599) == [f"budget#500000#{shard}" for shard in range(BUDGET_SHARDS)]
+    assert budget_key(hour_start + 3_600, 0) == "budget#500001#0"
+
+
+@pytest.mark.parametrize("budget", [1, 3, 9, 10, 11, 999, 1000, 1_000_000])
+def test_the_budgets_counters_share_it_evenly_and_add_up_to_it(budget: int) -> None:
+    caps = shard_caps(budget)
+    assert (len(caps), sum(caps)) == (BUDGET_SHARDS, budget)
+    assert max(caps) - min(caps) <= 1
+
+
+def test_a_send_tries_its_own_counter_first_then_the_next_with_room() -> None:
+    # GIVEN a number whose own counter (by its hash) is full, and the one after it too
+    key = subject_key(PHONE)
+    own = int(key[-8:], 16) % BUDGET_SHARDS
+    caps = [5] * BUDGET_SHARDS
+    spent = [0] * BUDGET_SHARDS
+    spent[own] = spent[(own + 1) % BUDGET_SHARDS] = 5
+
+    # WHEN / THEN the counters with room come in order from its own, the full ones left out
+    order = shards_to_try(key, spent, caps)
+    assert order == [(own + step) % BUDGET_SHARDS for step in range(2, BUDGET_SHARDS)]
+    assert shards_to_try(key, [0] * BUDGET_SHARDS, caps)[0] == own
 
 
 # ---------------------------------------------------------------- what the table holds ---
@@ -616,7 +641,12 @@ def test_items_expire_a_day_after_their_last_use_or_lock_and_the_budget_two_hour
     # WHEN / THEN each item carries, in the template's TTL attribute, when DynamoDB may delete it
     assert _item(subject_key(PHONE))[ttl_attribute] == {"N": str(START + 86_400)}
     assert _item(subject_key(OTHER_PHONE))[ttl_attribute] == {"N": str(START + 600 + 86_400)}
-    assert _item(budget_key(START))[ttl_attribute] == {"N": str(START + 7_200)}
+    [counter] = [
+        item
+        for item in boto3.client("dynamodb", region_name="us-east-1").scan(TableName="sms-otp-limits")["Items"]
+        if item["pk"]["S"].startswith("budget#")
+    ]
+    assert counter[ttl_attribute] == {"N": str(START + 3_600 + 7_200)}
 
 
 # ---------------------------------------------------------------- giving back what an unsent message took ---
@@ -674,3 +704,73 @@ def test_a_failing_release_is_logged_and_keeps_the_allowance_spent(aws: None, lo
     assert '"LimitStoreFailures":[1.0]' in logs.stdout
     with pytest.raises(SendLimitError):
         limits.admit(PHONE, new_round=False, send=True)
+
+
+# ---------------------------------------------------------------- no item that every send writes ---
+
+
+class RecordingWrites:
+    """Atomic requests (see AtomicRequests) that also note, per thread, the key of every item written."""
+
+    def __init__(self, client: Any) -> None:
+        self._atomic = AtomicRequests(client)
+        self._lock = threading.Lock()
+        self.written: dict[int, set[str]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._atomic, name)
+
+        def call(**request: Any) -> Any:
+            keys: list[str] = []
+            if name == "put_item":
+                keys = [request["Item"]["pk"]["S"]]
+            elif name in ("update_item", "delete_item"):
+                keys = [request["Key"]["pk"]["S"]]
+            elif name == "transact_write_items":
+                keys = [
+                    next(iter(action.values())).get("Key", next(iter(action.values())).get("Item"))["pk"]["S"]
+                    for action in request["TransactItems"]
+                ]
+            with self._lock:
+                self.written.setdefault(threading.get_ident(), set()).update(keys)
+            return method(**request)
+
+        return call
+
+
+def test_concurrent_sends_to_distinct_numbers_never_contend_and_share_no_item(aws: None) -> None:
+    # GIVEN 32 invocations at the same instant, each sending a sign-in code to its own number, in 32 number ranges
+    area_codes = [code for code in map(str, range(201, 400)) if phonenumbers.is_valid_number(phonenumbers.parse(f"+1{code}3000000"))][:32]
+    numbers = [f"+1{code}3000000" for code in area_codes]
+    limits = store()
+    writes = RecordingWrites(limits.client)
+    limits.client = writes
+    barrier = threading.Barrier(32)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def send(number: str) -> None:
+        barrier.wait()
+        try:
+            limits.admit(number, new_round=True, send=True, number_range=number_prefix(number))
+            outcome = "sent"
+        except SmsOtpError as refusal:
+            outcome = type(refusal).__name__
+        with lock:
+            outcomes.append(outcome)
+
+    # WHEN they all run at once
+    threads = [threading.Thread(target=send, args=(number,)) for number in numbers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # THEN every send was admitted: none refused for contention
+    assert outcomes == ["sent"] * 32
+    # AND no item was written by every send (the budget's counters are shared by few, by the numbers' hashes)
+    assert len(writes.written) == 32
+    assert set.intersection(*writes.written.values()) == set()
+    budget = Counter(key for keys in writes.written.values() for key in keys if key.startswith("budget#"))
+    assert sum(budget.values()) == 32
+    assert max(budget.values()) < 32

@@ -1,11 +1,20 @@
 """Abuse limits: send limits per phone number, lockout across sessions, and a budget for the stack.
 
-State lives in one DynamoDB table. Each phone number (for an unknown user, the
-name given at sign-in) has one item holding the times of its recent messages,
-its count of sign-in rounds since the last successful sign-in, and the end of
-its lockout. Every change is a conditional write on the item's version, in one
-transaction with the stack's hourly budget counter, so concurrent invocations
-can never exceed a limit: the loser of a race reads again and re-decides.
+State lives in one DynamoDB table, and no item of it is written by every send:
+
+- Each phone number (for an unknown user, the name given at sign-in; for the
+  Custom SMS Sender, the number and the trigger source) has one item holding the
+  times of its recent messages, its count of sign-in rounds since the last
+  successful sign-in, and the end of its lockout. A change is a conditional
+  write on the item's version, so concurrent invocations can never exceed a
+  limit: the loser of a race reads again and re-decides.
+- The stack's hourly budget is split over :data:`BUDGET_SHARDS` counters, whose
+  caps add up to the budget. A send adds one to a shard with room (the number's
+  own first, by its hash) with a conditional update capped at that shard's
+  share, so the budget holds exactly, and sends to different numbers rarely
+  touch the same counter and never wait on each other: concurrent updates of one
+  item are applied one after another, never refused as a transaction would be.
+- The pumping guard counts sign-in codes per number range (:mod:`sms_otp.pumping`).
 
 Counting rounds rather than wrong answers: Verify, which sees the answer,
 carries no AWS SDK (it must start fast), so each challenge round counts as a
@@ -42,14 +51,18 @@ from sms_otp import pumping
 from sms_otp.errors import DeadlineExceededError, SmsOtpError, UserFacingError, aws_error_code
 from sms_otp.observability import count, count_for_alarm, count_range_stopped, count_refusal, logger
 from sms_otp.settings import LimitPolicy, Settings
-from sms_otp.time_budget import DYNAMODB_CONFIG, LIMIT_RACE_SECONDS, Deadline
+from sms_otp.time_budget import DYNAMODB_CONFIG, Deadline
 
 # The Custom SMS Sender's messages are counted under keys of their own, one per trigger source (see sender_subject).
 SENDER_SUBJECT_PREFIX = "custom-sms-sender:"
 DAY_SECONDS = 86_400
 HOUR_SECONDS = 3_600
-# A lost race is retried this many times before the request is refused (fail closed).
-_WRITE_ATTEMPTS = 6
+BUDGET_SHARDS = 10
+"""Counters the hourly budget is split over: each takes DynamoDB's 1,000 writes a second of one item."""
+# A lost race means another invocation just made progress on the same item; the request is refused
+# (fail closed) after this many, or when its deadline passes. Backing off with jitter spreads racers out.
+_WRITE_ATTEMPTS = 64
+_BACKOFF_CAP_SECONDS = 0.05
 _BACKOFF = random.Random()  # noqa: S311 - jitter, not security
 
 
@@ -241,8 +254,27 @@ def subject_key(phone_number_or_name: str) -> str:
     return "subject#" + hashlib.sha256(phone_number_or_name.encode("utf-8")).hexdigest()
 
 
-def budget_key(now: int) -> str:
-    return f"budget#{now // HOUR_SECONDS}"
+def budget_key(now: int, shard: int) -> str:
+    """One of the counters of the clock hour ``now`` falls in."""
+    return f"budget#{now // HOUR_SECONDS}#{shard}"
+
+
+def budget_keys(now: int) -> list[str]:
+    """Every counter of the hour, in shard order."""
+    return [budget_key(now, shard) for shard in range(BUDGET_SHARDS)]
+
+
+def shard_caps(budget: int) -> list[int]:
+    """Each shard's share of the hourly budget: as even as can be, adding up to it exactly."""
+    share, extra = divmod(budget, BUDGET_SHARDS)
+    return [share + (1 if shard < extra else 0) for shard in range(BUDGET_SHARDS)]
+
+
+def shards_to_try(subject_key: str, spent: list[int], caps: list[int]) -> list[int]:
+    """The shards with room, the subject's own first (by its hash), then on in order."""
+    first = int(subject_key[-8:], 16) % BUDGET_SHARDS
+    order = [(first + step) % BUDGET_SHARDS for step in range(BUDGET_SHARDS)]
+    return [shard for shard in order if spent[shard] < caps[shard]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +331,7 @@ class LimitStore:
     policy: LimitPolicy
     client: Any = field(default=None)
     clock: Callable[[], float] | None = None
+    sleep: Callable[[float], None] = time.sleep
 
     def __post_init__(self) -> None:
         if self.client is None:
@@ -324,14 +357,15 @@ class LimitStore:
     ) -> Reservation:
         """Record a sign-in round and/or a message for ``subject`` if every limit allows it; raise otherwise.
 
-        ``send`` also spends one message of the stack's hourly budget, in the
-        same transaction. A message to a ``number_range`` (a sign-in code) first
-        passes the pumping guard of that range (:mod:`sms_otp.pumping`), and counts
-        in it. ``anonymous`` (a sign-in for a name with no account, which sends
-        nothing) reads the guard and the budget, and is refused exactly when a real
-        user would be, but never writes to either: nobody can stop a range, spend
-        the budget, or learn whether a number has an account, with sign-ins that
-        send nothing.
+        A message (``send``) first reads the stack's budget (and, for a sign-in
+        code to a ``number_range``, that range's pumping guard, :mod:`sms_otp.pumping`)
+        and is refused before any write if either refuses it; then the number's
+        own limits are checked and recorded, the code is counted in its range,
+        and one message of the budget is spent. ``anonymous`` (a sign-in for a
+        name with no account, which sends nothing) reads the guard and the
+        budget, and is refused exactly when a real user would be, but never
+        writes to either: nobody can stop a range, spend the budget, or learn
+        whether a number has an account, with sign-ins that send nothing.
 
         Returns what was taken, for :meth:`release`. Every call to DynamoDB
         answers by ``deadline`` or the admission fails with
@@ -340,16 +374,19 @@ class LimitStore:
         deadline = deadline or Deadline.unbounded()
         now = self._now()
         try:
-            window = None
-            if send and (anonymous or number_range is not None):
-                window = self._look_before_sending(number_range, now, may_stop=not anonymous, deadline=deadline)
-            reservation = self._reserve(subject_key(subject), new_round=new_round, send=send, spend=not anonymous, deadline=deadline)
-            if window is not None and not anonymous:
-                try:
+            if not send:
+                return self._reserve(subject_key(subject), new_round=new_round, send=False, deadline=deadline)
+            budget, window = self._look_before_sending(number_range, now, may_stop=not anonymous, deadline=deadline)
+            reservation = self._reserve(subject_key(subject), new_round=new_round, send=True, deadline=deadline)
+            if anonymous:
+                return reservation
+            try:
+                if window is not None:
                     reservation = replace(reservation, range_key=self._count_in_range(window, now, deadline))
-                except RangeStoppedError:
-                    self.release(reservation, deadline)
-                    raise
+                reservation = replace(reservation, budget_key=self._spend_budget(reservation.subject_key, budget, now, deadline))
+            except RefusalError:
+                self.release(reservation, deadline)
+                raise
         except (ClientError, BotoCoreError) as error:
             logger.error("The limit store failed; nothing is sent", extra={"error_code": aws_error_code(error)})
             count_for_alarm("LimitStoreFailures")
@@ -360,42 +397,66 @@ class LimitStore:
             raise
         return reservation
 
-    def _look_before_sending(self, number_range: str | None, now: int, *, may_stop: bool, deadline: Deadline) -> pumping.RangeWindow | None:
-        """Read the range's guard and the stack's budget in one request, and refuse what they refuse; return the range's window.
+    def _look_before_sending(
+        self, number_range: str | None, now: int, *, may_stop: bool, deadline: Deadline
+    ) -> tuple[list[int], pumping.RangeWindow | None]:
+        """Read the budget's counters and the range's guard in one request, and refuse what they refuse.
 
-        The same read, and the same refusals, for a real user and an unknown one:
-        the budget refuses both once it is spent (an unknown user spends none of
-        it), the guard refuses both when the range is stopped or full.
+        Returns what each budget counter holds, and the range's window (``None``
+        when there is no range, or the guard is off). The same read, and the same
+        refusals, for a real user and an unknown one.
         """
         guarded = number_range is not None and self.policy.pumping_min_conversion_percent > 0
-        keys = [budget_key(now)] + (pumping.window_keys(number_range, now) if guarded and number_range is not None else [])
-        items = self._read_items(keys, deadline)
+        range_keys = pumping.window_keys(number_range, now) if guarded and number_range is not None else []
+        items = self._read_items(budget_keys(now) + range_keys, deadline)
         window = pumping.RangeWindow.from_items(number_range, now, items) if guarded and number_range is not None else None
         if window is not None:
             self._check_range(window, now, may_stop=may_stop, deadline=deadline)
-        if int(items.get(budget_key(now), {}).get("sent", {}).get("N", "0")) >= self.policy.stack_messages_per_hour:
-            logger.warning("The stack's hourly message budget is spent")
-            count_for_alarm("SmsBudgetExhausted")
-            raise BudgetExhaustedError()
-        return window
+        budget = [int(items.get(key, {}).get("sent", {}).get("N", "0")) for key in budget_keys(now)]
+        if sum(budget) >= self.policy.stack_messages_per_hour:
+            raise self._budget_spent()
+        return budget, window
 
-    def _reserve(self, key: str, *, new_round: bool, send: bool, spend: bool, deadline: Deadline) -> Reservation:
-        """The per-number limits and the lockout: read the item, decide, write it back if nobody changed it meanwhile.
+    def _spend_budget(self, subject_key: str, spent: list[int], now: int, deadline: Deadline) -> str:
+        """Add one message to a budget counter with room, under its cap; return its key (refuse when none has room)."""
+        caps = shard_caps(self.policy.stack_messages_per_hour)
+        for shard in shards_to_try(subject_key, spent, caps):
+            key = budget_key(now, shard)
+            try:
+                deadline.call(
+                    self.client.update_item,
+                    TableName=self.table_name,
+                    Key={"pk": {"S": key}},
+                    UpdateExpression="ADD sent :one SET expires_at = :expires_at",
+                    ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
+                    ExpressionAttributeValues={
+                        ":one": {"N": "1"},
+                        ":cap": {"N": str(caps[shard])},
+                        ":expires_at": {"N": str((now // HOUR_SECONDS + 3) * HOUR_SECONDS)},
+                    },
+                )
+            except ClientError as error:
+                if aws_error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                continue  # filled since it was read: on to the next one with room
+            return key
+        raise self._budget_spent()
 
-        ``spend``: a message also spends one of the stack's budget.
-        """
-        started = time.monotonic()
+    def _budget_spent(self) -> BudgetExhaustedError:
+        logger.warning("The stack's hourly message budget is spent")
+        count_for_alarm("SmsBudgetExhausted")
+        return BudgetExhaustedError()
+
+    def _reserve(self, key: str, *, new_round: bool, send: bool, deadline: Deadline) -> Reservation:
+        """The per-number limits and the lockout: read the item, decide, write it back if nobody changed it meanwhile."""
         for attempt in range(_WRITE_ATTEMPTS):
-            if attempt and time.monotonic() - started > LIMIT_RACE_SECONDS:
-                break
             if attempt:
-                # Back off with jitter so racing invocations spread out instead of colliding again.
-                time.sleep(_BACKOFF.uniform(0, 0.01 * 2**attempt))
+                self.sleep(_BACKOFF.uniform(0, min(0.005 * 2**attempt, _BACKOFF_CAP_SECONDS)))
             now = self._now()
             state = SubjectState.from_item(self._get(key, deadline))
             updated = next_state(state, self.policy, now, new_round=new_round, send=send)
             try:
-                self._write(key, state, updated, now, deadline, spend_budget=send and spend)
+                self._put_subject(key, state, updated, now, deadline)
             except _LostRaceError:
                 continue
             return Reservation(
@@ -405,7 +466,6 @@ class LimitStore:
                 sent=send,
                 locked_until_before=state.locked_until,
                 locked_until_after=updated.locked_until,
-                budget_key=budget_key(now) if send and spend else None,
             )
         logger.error("The limit store stayed contended; nothing is sent")
         count_for_alarm("LimitStoreFailures")
@@ -615,37 +675,3 @@ class LimitStore:
             put["ConditionExpression"] = "version = :version"
             put["ExpressionAttributeValues"] = {":version": {"N": str(before.version)}}
         return put
-
-    def _write(self, key: str, before: SubjectState, after: SubjectState, now: int, deadline: Deadline, *, spend_budget: bool) -> None:
-        items: list[dict[str, Any]] = [{"Put": self._subject_put(key, before, after, now)}]
-        if spend_budget:
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self.table_name,
-                        "Key": {"pk": {"S": budget_key(now)}},
-                        "UpdateExpression": "ADD sent :one SET expires_at = :expires_at",
-                        "ConditionExpression": "attribute_not_exists(sent) OR sent < :budget",
-                        "ExpressionAttributeValues": {
-                            ":one": {"N": "1"},
-                            ":budget": {"N": str(self.policy.stack_messages_per_hour)},
-                            ":expires_at": {"N": str(now + 2 * HOUR_SECONDS)},
-                        },
-                    }
-                }
-            )
-        try:
-            deadline.call(self.client.transact_write_items, TransactItems=items)
-        except ClientError as error:
-            if aws_error_code(error) != "TransactionCanceledException":
-                raise
-            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                logger.warning("The stack's hourly message budget is spent")
-                count_for_alarm("SmsBudgetExhausted")
-                raise BudgetExhaustedError() from None
-            # Another invocation changed our item (our condition failed) or either item was in
-            # another transaction at the same moment (the budget counter is shared by every send).
-            if (reasons and reasons[0] == "ConditionalCheckFailed") or "TransactionConflict" in reasons:
-                raise _LostRaceError() from None
-            raise

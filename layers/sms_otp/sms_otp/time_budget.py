@@ -9,8 +9,9 @@ service fails the call (and a failed limits call sends nothing) rather than
 holding the invocation until Cognito gives up on it.
 
 - DynamoDB (the limits), read and written before every code is sent: at most
-  2 attempts of 0.5 s to connect and 1 s to read. Lost write races are retried
-  for at most :data:`LIMIT_RACE_SECONDS` more.
+  2 attempts of 0.5 s to connect and 1 s to read. A write that lost a race on a
+  number's item is tried again (each loss means another invocation got through)
+  until the deadline below, or a bound on attempts, refuses it.
 - SNS (sending a code) and Cognito (Post Authentication): at most 2 attempts of
   1 s to connect and 1.5 s to read.
 
@@ -47,9 +48,6 @@ SNS_CONFIG = Config(connect_timeout=1, read_timeout=1.5, retries={"total_max_att
 COGNITO_CONFIG = Config(connect_timeout=1, read_timeout=1.5, retries={"total_max_attempts": 2, "mode": "standard"})
 CUSTOM_RESOURCE_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"total_max_attempts": 3, "mode": "standard"})
 KMS_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 2, "mode": "standard"})
-
-LIMIT_RACE_SECONDS = 1.0
-"""How long lost races on the limits table are retried before the request is refused (fail closed)."""
 
 ANSWER_MARGIN_SECONDS = 0.5
 """Kept back from the Lambda context's remaining time, to refuse clearly and return before Lambda's timeout."""
