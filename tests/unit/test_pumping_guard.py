@@ -7,6 +7,8 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sms_otp import pumping
 from sms_otp.limits import LimitStore, LimitStoreUnavailableError, RangeStoppedError, SendLimitError, subject_key
@@ -75,6 +77,25 @@ def test_a_range_may_get_a_code_below_the_minimum_or_while_enough_complete(
     assert cap is not None
     total = sent_before + sent_now
     assert (sent_now < cap) is allowed is (total < 10 or 100 * completed >= 20 * total)
+
+
+@given(
+    sent_before=st.integers(0, 500),
+    sent_now=st.integers(0, 500),
+    completed=st.integers(0, 500),
+    minimum=st.integers(1, 200),
+    percent=st.integers(1, 100),
+)
+def test_the_cap_says_exactly_what_the_rule_says(sent_before: int, sent_now: int, completed: int, minimum: int, percent: int) -> None:
+    # GIVEN any window and settings / WHEN one more code is asked for
+    policy = LimitPolicy(pumping_min_sends=minimum, pumping_min_conversion_percent=percent)
+    cap = send_cap(policy, RangeWindow(RANGE, bucket=0, sent_before=sent_before, sent_now=sent_now, completed=completed))
+
+    # THEN the current bucket's cap lets it through exactly when the window has sent fewer than the minimum,
+    # or its completions are at least the percentage of what it sent
+    sent = sent_before + sent_now
+    assert cap is not None
+    assert (sent_now < cap) == (sent < minimum or completed * 100 >= percent * sent)
 
 
 def test_a_conversion_of_zero_percent_turns_the_guard_off() -> None:
