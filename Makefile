@@ -21,7 +21,7 @@ VENV := .venv
 SAM := .venv-sam/bin/sam
 PY := $(VENV)/bin/python
 
-.PHONY: help dev venvs lint validate build deploy web unit e2e test sandbox bench clean
+.PHONY: help system-packages dev venvs lint validate build deploy web unit e2e local-invoke test sandbox bench clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,9 +31,24 @@ sandbox: ## main job: deploy into the local emulator and sign in with a code (SA
 	$(PY) -m sms_otp_client sandbox $(SANDBOX_ARGS)
 
 test: ## every check and test, as CI runs them: lint, types, sam validate --lint, sam build, the web example, every test tier
+	$(MAKE) system-packages
 	$(MAKE) -j4 venvs
 	$(MAKE) lint validate build web
-	$(PY) -m pytest
+# No __pycache__ in the source folders, which sam build's cache hashes: the build tier's `sam build` then reuses `make build`'s.
+	PYTHONDONTWRITEBYTECODE=1 $(PY) -m pytest
+
+# Debian packages the tiers need: Chromium (the web example's browser test), npm (its build),
+# and Docker's engine and debootstrap (the local-invoke tier). Docker's packages keep their
+# recommended ones (its engine needs some of them); the others go without.
+BROWSER_PACKAGES = $(if $(shell command -v chromium),,chromium) $(if $(shell command -v npm),,nodejs npm)
+CONTAINER_PACKAGES = $(if $(shell command -v dockerd),,docker.io) $(if $(shell command -v debootstrap),,debootstrap)
+
+system-packages: ## install the Debian packages the test tiers need, when missing (chromium, npm, docker.io, debootstrap; as root)
+	@if [ -z "$(strip $(BROWSER_PACKAGES) $(CONTAINER_PACKAGES))" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "make test needs these Debian packages; install them as root: apt-get install $(strip $(BROWSER_PACKAGES) $(CONTAINER_PACKAGES))"; exit 1; fi; \
+	set -e; apt-get update -qq; \
+	if [ -n "$(strip $(BROWSER_PACKAGES))" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES); fi; \
+	if [ -n "$(strip $(CONTAINER_PACKAGES))" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CONTAINER_PACKAGES); fi
 
 dev: venvs ## set up a development checkout: every virtual environment and the pre-commit hooks
 	$(VENV)/bin/pre-commit install
@@ -69,7 +84,10 @@ unit: $(VENV)/.installed ## the unit tier only
 e2e: venvs web ## the e2e tier only (deploys into the emulator)
 	$(PY) -m pytest -m e2e
 
-bench: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed ## the performance benchmark (BENCH_ARGS passes options)
+local-invoke: venvs ## the local-invoke tier only (sam local in Docker; as root it installs and starts what it needs)
+	$(PY) -m pytest -m local_invoke
+
+bench: $(VENV)/.installed .venv-sam/.installed ## the performance benchmark: cold starts compiled and from source, warm latency, sizes (BENCH_ARGS passes options)
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean: ## remove builds, virtual environments and caches

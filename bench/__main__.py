@@ -1,9 +1,131 @@
-"""``make bench``: ``python -m bench [--quick] [--no-e2e] [--sections ...]``.
+"""``python -m bench``: build, run every section, print one table each, write ``.bench/results.json``.
 
-The Makefile puts ``layers/sms_otp`` (the layer's source), ``src`` (the sandbox
-client) and the repository root (this package) on PYTHONPATH.
+The exit status is non-zero only when something crashed; the targets are reported, never enforced.
 """
 
-from bench.main import main
+from __future__ import annotations
 
-raise SystemExit(main())
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import fixtures
+from bench.artifacts import ROOT, measure_sizes, sam_build, source_only_copy
+from bench.cold import Functions, render_cold, run_cold
+from bench.common import table
+from bench.local_aws import EventFactory, MotoServer, function_settings
+from bench.warm import render_warm, run_warm
+
+OUTPUT_DIR = ROOT / ".bench"
+SECTIONS = ("cold", "warm", "sizes")
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bench", description="Performance benchmark of the SMS OTP triggers.")
+    parser.add_argument("--quick", action="store_true", help="smoke run: few runs and invocations (figures not meaningful)")
+    parser.add_argument("--runs", type=int, help="cold starts per trigger and variant (default 9, quick 2)")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
+    parser.add_argument("--output", type=Path, default=OUTPUT_DIR / "results.json", help="results file (default .bench/results.json)")
+    arguments = parser.parse_args(argv)
+    arguments.sections = [name.strip() for name in arguments.sections.split(",") if name.strip()]
+    if unknown := sorted(set(arguments.sections) - set(SECTIONS)):
+        parser.error(f"unknown sections: {', '.join(unknown)}")
+    return arguments
+
+
+def out(text: str) -> None:
+    print(text, flush=True)  # noqa: T201 - the report
+
+
+def progress(text: str) -> None:
+    print(f"  .. {text}", file=sys.stderr, flush=True)  # noqa: T201 - progress, kept out of the report
+
+
+def machine() -> dict[str, Any]:
+    cpus = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S607
+    product = ["layers", "src/triggers", "template.yaml"]
+    changed = subprocess.run(["git", "status", "--porcelain", "--", *product], cwd=ROOT, capture_output=True, text=True, check=False)  # noqa: S603, S607
+    return {
+        "cpu": cpus[0] if cpus else platform.processor(),
+        "cores": os.cpu_count(),
+        "architecture": platform.machine(),
+        "python": platform.python_version(),
+        "commit": commit.stdout.strip() + (" (with changes to the product)" if changed.stdout.strip() else ""),
+    }
+
+
+class Run:
+    """Runs sections, printing each table as it completes and keeping what crashed."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.results: dict[str, Any] = {"started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "machine": machine()}
+        self.crashed: list[str] = []
+
+    def section(self, name: str, measure: Callable[[], dict[str, Any]], render: Callable[[dict[str, Any]], str]) -> dict[str, Any] | None:
+        started = time.perf_counter()
+        try:
+            data = measure()
+        except Exception:  # noqa: BLE001 - a crashed section is reported, and the others still run
+            self.crashed.append(name)
+            out(f"== {name}: CRASHED\n{traceback.format_exc()}")
+            return None
+        data["seconds"] = round(time.perf_counter() - started, 1)
+        self.results[name] = data
+        out(render(data))
+        self.output.write_text(json.dumps(self.results, indent=1, default=str) + "\n")
+        return data
+
+
+def render_sizes(sizes: dict[str, Any]) -> str:
+    rows = [
+        [f"{artifact} ({variant})", data["files"], data["unzipped_bytes"] / 1024, data["zipped_bytes"] / 1024, data["pyc_bytes"] / 1024]
+        for artifact in ("layer", "function")
+        for variant, built in sizes.items()
+        if variant != "seconds"
+        for data in [built[artifact]]
+    ]
+    return table("Sizes, KiB (zipped with deflate, as sam deploy does)", ["artifact", "files", "unzipped", "zipped", "of which .pyc"], rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    runs = arguments.runs or (2 if arguments.quick else 9)
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    run = Run(arguments.output)
+    out(table("Machine", ["what", "value"], [[key, str(value)] for key, value in run.results["machine"].items()]))
+    progress("sam build for this machine's architecture")
+    build = run.section("build", lambda: sam_build(OUTPUT_DIR / "sam-build.log"), lambda data: f"== sam build: {data['seconds']:.0f} s\n")
+    if build is None:
+        return 1
+    builds = {"compiled": Path(build["build_dir"])}
+    builds["source"] = source_only_copy(builds["compiled"], OUTPUT_DIR / "source-only")
+    with MotoServer(OUTPUT_DIR / "moto-server.log") as server:
+        resources = server.create_resources()
+        settings = function_settings(builds["compiled"], resources)
+        functions = Functions(settings, builds, server.aws_environment())
+        events = EventFactory(server, resources)
+        context = fixtures.lambda_context()
+        if "cold" in arguments.sections:
+            warmup = 0 if arguments.quick else 1
+            run.section("cold", lambda: run_cold(functions, events, context, runs=runs, warmup=warmup, progress=progress), render_cold)
+        if "warm" in arguments.sections:
+            run.section("warm", lambda: run_warm(functions, events, context, quick=arguments.quick, progress=progress), render_warm)
+    if "sizes" in arguments.sections:
+        run.section("sizes", lambda: measure_sizes(settings, builds), render_sizes)
+    out(f"Results in {arguments.output}" + (f"; crashed: {', '.join(run.crashed)}" if run.crashed else ""))
+    return 1 if run.crashed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

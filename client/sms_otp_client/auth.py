@@ -78,6 +78,7 @@ _SENTENCES = {
     "TooManyFailedAttemptsException": "Too many failed attempts for now: wait a little and try again.",
     "UsernameExistsException": "That phone number already has an account: sign in instead.",
     "UserNotFoundException": "No account uses that phone number: sign up first.",
+    "ForbiddenException": "Too many requests from this address (the pool's web ACL blocked it): wait a few minutes and try again.",
 }
 
 
@@ -112,6 +113,8 @@ def _sdk_error(error: BotoCoreError) -> str:
 
 def _not_authorized(message: str) -> str:
     lowered = message.lower()
+    if "signup is not permitted" in lowered:
+        return "This pool does not let people sign up themselves: an administrator creates the accounts."
     if "attempts" in lowered:
         return "Too many wrong codes: start signing in again to get a new code."
     if "session" in lowered:

@@ -1,28 +1,46 @@
-"""Command line: ``sign-in`` against a deployed stack, ``sandbox`` for the local demo."""
+"""Command line: ``sign-in`` against a deployed stack, ``sandbox`` for the local demo, and what ``sam local invoke`` needs.
+
+- ``env-vars`` writes the ``--env-vars`` file of a deployed stack;
+- ``make-events`` writes the sample events that depend on the time or on the stack;
+- ``base-image`` loads the offline Lambda base image into Docker (where SAM cannot pull the official one).
+"""
 
 from __future__ import annotations
 
 import argparse
-import secrets
+import os
 import signal
 import sys
 import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp_client.auth import Challenge, PasswordlessClient, SignInError, Tokens, explain
-from sms_otp_client.emulator import Emulator, EmulatorError
+from sms_otp_client.base_image import load_base_image, official_tag
+from sms_otp_client.docker_engine import DockerEngine, LocalContainerError, usable_engine
+from sms_otp_client.emulator import LOOPBACK, Emulator, EmulatorError
 from sms_otp_client.existing_pool import run_existing_pool_sandbox
 from sms_otp_client.inbox import InboxTimeoutError, TestModeInbox
+from sms_otp_client.local_invoke import (
+    LOCAL_INVOKE_DIR,
+    SAMPLE_PHONE_NUMBER,
+    different_code,
+    prepare_sandbox,
+    write_env_vars,
+    write_made_events,
+)
 from sms_otp_client.phone import PhoneNumberError, normalise_phone_number
 from sms_otp_client.progress import Progress
 from sms_otp_client.sandbox import (
+    PROJECT_ROOT,
     SANDBOX_DIR,
+    SandboxDeployment,
     SandboxError,
     build,
     build_folder_lock,
@@ -47,13 +65,6 @@ class Clients:
     cognito: Any
     sns: Any
     sqs: Any
-
-
-def _wrong_code(code: str) -> str:
-    while True:
-        candidate = f"{secrets.randbelow(10 ** len(code)):0{len(code)}d}"
-        if candidate != code:
-            return candidate
 
 
 def _ask_for_code(read_code: CodeReader, prompt: str) -> str:
@@ -122,7 +133,7 @@ def sign_in(
                 code = _ask_for_code(read_code, f"Code {where} for {challenge.destination}: ")
         if wrong_first:
             with progress.step("Answer a wrong code (RespondToAuthChallenge)") as details:
-                result = client.answer(phone_number, challenge, _wrong_code(code))
+                result = client.answer(phone_number, challenge, different_code(code))
                 if not isinstance(result, Challenge):
                     raise SignInError("A wrong code was accepted: the stack is misconfigured.")
                 challenge = result
@@ -175,23 +186,29 @@ def endpoint_url(text: str) -> str:
     return text
 
 
+def _client_factory(arguments: argparse.Namespace) -> Callable[[str], Any]:
+    """boto3 clients for the account and region given on the command line, or for the emulator at --endpoint-url."""
+    if arguments.endpoint_url:
+        environment = sandbox_environment(arguments.endpoint_url, arguments.region or "us-east-1")
+        session = boto3.session.Session(
+            aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+            region_name=environment["AWS_REGION"],
+        )
+    else:
+        session = boto3.session.Session(region_name=arguments.region)
+
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=arguments.endpoint_url)
+
+    return client
+
+
 def command_sign_in(arguments: argparse.Namespace) -> int:
     """Sign in against a deployed stack (real AWS, or the sandbox when --endpoint-url is given)."""
     phone_number = _checked_phone_number(arguments.phone)
     try:
-        if arguments.endpoint_url:
-            environment = sandbox_environment(arguments.endpoint_url, arguments.region or "us-east-1")
-            session = boto3.session.Session(
-                aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
-                region_name=environment["AWS_REGION"],
-            )
-        else:
-            session = boto3.session.Session(region_name=arguments.region)
-
-        def client(service: str) -> Any:
-            return session.client(service, endpoint_url=arguments.endpoint_url)
-
+        client = _client_factory(arguments)
         outputs = StackOutputs.load(client("cloudformation"), arguments.stack)
         read_inbox = arguments.inbox if arguments.inbox is not None else outputs.test_mode_topic_arn is not None
         steps = SIGN_IN_STEPS - (not read_inbox) - (not arguments.sign_up) - (not arguments.wrong_first)
@@ -222,10 +239,12 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
         return run_existing_pool_sandbox(phone_number)
     started = time.perf_counter()
     architecture = machine_architecture()
-    progress = Progress(3 + SIGN_IN_STEPS)
-    emulator = Emulator(emulator_python())
+    engine = _local_invoke_engine() if arguments.local_invoke else None
+    progress = Progress(3 + SIGN_IN_STEPS + (engine is not None))
+    # For `sam local`, the emulator listens where the functions' containers reach this machine.
+    emulator = Emulator(emulator_python(), host=engine.gateway if engine else LOOPBACK)
     web_example = WebExampleServer()
-    print(f"Local sandbox: the real template.yaml, deployed into ministack on 127.0.0.1 ({architecture}); test mode, no SMS.")
+    print(f"Local sandbox: the real template.yaml, deployed into ministack on {emulator.host} ({architecture}); test mode, no SMS.")
     try:
         if arguments.web:
             web_example.check_built()
@@ -252,17 +271,19 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
             read_inbox=True,
         )
         print_claims(tokens)
+        local_invoke = _prepare_local_invoke(engine, deployment, architecture, phone_number, progress) if engine else ""
         if arguments.web:
             web_example.start(page_config(deployment.outputs, emulator.endpoint_url))
-        if arguments.keep or arguments.web:
+        if arguments.keep or arguments.web or engine is not None:
             wait_for_ctrl_c(
-                (f"\nThe web example, against the emulator: {web_example.url}" if arguments.web else "")
+                local_invoke
+                + (f"\nThe web example, against the emulator: {web_example.url}" if arguments.web else "")
                 + f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:\n"
                 f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\\n"
                 f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up"
             )
             print("\nStopping the emulator ...")
-    except (EmulatorError, SandboxError, SignInError, StackNotFoundError, InboxTimeoutError) as error:
+    except (EmulatorError, SandboxError, SignInError, StackNotFoundError, InboxTimeoutError, LocalContainerError) as error:
         _fail(str(error))
     except (ClientError, BotoCoreError) as error:
         _fail(explain(error))
@@ -277,6 +298,91 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
         print("\nInterrupted; the emulator is stopped.", file=sys.stderr)
         return 130
     print(f"\nSandbox finished in {time.perf_counter() - started:.1f} s; the emulator is stopped.")
+    return 0
+
+
+def _local_invoke_engine() -> DockerEngine:
+    engine, reason = usable_engine(os.environ)
+    if engine is None:
+        _fail(f"--local-invoke needs Docker's engine: {reason}.")
+    return engine
+
+
+def _prepare_local_invoke(
+    engine: DockerEngine, deployment: SandboxDeployment, architecture: str, phone_number: str, progress: Progress
+) -> str:
+    """Load the base image and write local-invoke/ for the sandbox; return the commands to announce."""
+    with progress.step("Prepare sam local invoke (base image, env vars, events, SAM config)") as details:
+        image = load_base_image(engine.docker(), architecture, log=SANDBOX_DIR / "base-image.log")
+        config = prepare_sandbox(
+            deployment,
+            image_options=image.sam_options(),
+            architecture=architecture,
+            phone_number=phone_number,
+            directory=LOCAL_INVOKE_DIR,
+            now=int(time.time()),
+        )
+        details.append(f"functions run on {image.project_tag}; files in {LOCAL_INVOKE_DIR.relative_to(PROJECT_ROOT)}/")
+    relative = config.relative_to(PROJECT_ROOT)
+    lines = ["", "sam local invoke runs the sandbox's functions in containers now. From the project's folder:"]
+    for function, event in (
+        ("CreateAuthChallengeFunction", "events/create_auth_challenge.json"),
+        ("VerifyAuthChallengeFunction", f"{relative.parent}/events/verify_auth_challenge.json"),
+    ):
+        lines.append(f"  .venv-sam/bin/sam local invoke --config-file {relative} {function} -e {event}")
+    return "\n".join(lines)
+
+
+def _write_files(arguments: argparse.Namespace, write: Callable[[Callable[[str], Any]], list[Path]]) -> int:
+    try:
+        written = write(_client_factory(arguments))
+    except StackNotFoundError as error:
+        _fail(str(error))
+    except (ClientError, BotoCoreError) as error:
+        _fail(explain(error))
+    for path in written:
+        print(path)
+    return 0
+
+
+def command_env_vars(arguments: argparse.Namespace) -> int:
+    """Write the --env-vars file of a deployed stack for `sam local invoke`."""
+
+    def write(client: Callable[[str], Any]) -> list[Path]:
+        outputs = StackOutputs.load(client("cloudformation"), arguments.stack)
+        return [write_env_vars(outputs, Path(arguments.out))]
+
+    return _write_files(arguments, write)
+
+
+def command_make_events(arguments: argparse.Namespace) -> int:
+    """Write the sample events that depend on the time or on the stack, made for a deployed stack."""
+    phone_number = _checked_phone_number(arguments.phone)
+
+    def write(client: Callable[[str], Any]) -> list[Path]:
+        return write_made_events(client, arguments.stack, phone_number, Path(arguments.out), now=int(time.time()))
+
+    return _write_files(arguments, write)
+
+
+def command_base_image(_arguments: argparse.Namespace) -> int:
+    """Load the offline Lambda base image into Docker's running engine (building it first if needed)."""
+    architecture = machine_architecture()
+    engine, reason = usable_engine(os.environ)
+    if engine is None:
+        _fail(f"Docker's engine is needed: {reason}.")
+    SANDBOX_DIR.mkdir(exist_ok=True)
+    log = SANDBOX_DIR / "base-image.log"
+    print(f"Loading the offline Lambda base image for {architecture} (the first build takes under a minute; log: {log}) ...")
+    try:
+        image = load_base_image(engine.docker(), architecture, log=log)
+    except LocalContainerError as error:
+        _fail(str(error))
+    print(f"{image.project_tag} is loaded.")
+    if image.official_tag_is_ours:
+        print(f"It is also tagged {official_tag(architecture)}: `sam local invoke --skip-pull-image` runs the functions on it.")
+    else:
+        print(f"A real {official_tag(architecture)} is present and was left alone; add `{' '.join(image.sam_options())}` to use this one.")
     return 0
 
 
@@ -307,7 +413,9 @@ def _terminate(signum: int, _frame: object) -> NoReturn:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m sms_otp_client", description=__doc__)
+    root = argparse.ArgumentParser(
+        prog="python -m sms_otp_client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = root.add_subparsers(dest="command", required=True)
 
     sign_in_parser = commands.add_parser("sign-in", help="sign in with a code against a deployed stack")
@@ -331,7 +439,31 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="create a user pool out of band, deploy onto it (Passwordless mode), sign in, delete the stack, show the pool as it was",
     )
+    sandbox_parser.add_argument(
+        "--local-invoke",
+        action="store_true",
+        help="also prepare `sam local invoke` (Docker's engine, offline base image, files in local-invoke/); implies --keep",
+    )
     sandbox_parser.set_defaults(run=command_sandbox)
+
+    env_vars_parser = commands.add_parser("env-vars", help="write the --env-vars file of a deployed stack for `sam local invoke`")
+    make_events_parser = commands.add_parser("make-events", help="write the sample events that depend on the time or on the stack")
+    for stack_parser in (env_vars_parser, make_events_parser):
+        stack_parser.add_argument("--stack", required=True, help="CloudFormation stack name")
+        stack_parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
+        stack_parser.add_argument(
+            "--endpoint-url", type=endpoint_url, help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT"
+        )
+    env_vars_parser.add_argument("--out", default=str(LOCAL_INVOKE_DIR / "env.json"), help="file to write (default local-invoke/env.json)")
+    env_vars_parser.set_defaults(run=command_env_vars)
+    make_events_parser.add_argument(
+        "--phone", default=SAMPLE_PHONE_NUMBER, help=f"the user's phone number (default the samples' {SAMPLE_PHONE_NUMBER})"
+    )
+    make_events_parser.add_argument("--out", default=str(LOCAL_INVOKE_DIR / "events"), help="folder to write (default local-invoke/events)")
+    make_events_parser.set_defaults(run=command_make_events)
+
+    base_image_parser = commands.add_parser("base-image", help="load the offline Lambda base image into Docker (no internet needed)")
+    base_image_parser.set_defaults(run=command_base_image)
     return root
 
 

@@ -1,4 +1,7 @@
-"""The local AWS emulator (ministack), started on a free loopback port and always stopped.
+"""The local AWS emulator (ministack), started on a free port and always stopped.
+
+It listens on 127.0.0.1, or on another address of this machine when something
+else must reach it: Docker's bridge gateway, for functions run by ``sam local``.
 
 The emulator runs in its own process group so that stopping it also stops the
 Lambda worker processes it starts; its temporary files live in one directory
@@ -29,19 +32,23 @@ class EmulatorError(Exception):
     """The emulator could not be started."""
 
 
-def free_loopback_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
+def free_port(host: str = LOOPBACK) -> int:
+    """A TCP port that is free on ``host`` right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK, 0))
+        probe.bind((host, 0))
         return int(probe.getsockname()[1])
 
 
 class Emulator:
-    """A ministack process bound to 127.0.0.1."""
+    """A ministack process bound to one address of this machine (127.0.0.1 unless told otherwise)."""
 
-    def __init__(self, python: Path, *, region: str = "us-east-1", log_path: Path | None = None) -> None:
+    def __init__(
+        self, python: Path, *, region: str = "us-east-1", log_path: Path | None = None, host: str = LOOPBACK, scratch: Path | None = None
+    ) -> None:
         self._python = python
+        self._scratch = scratch
         self.region = region
+        self.host = host
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
         self._work_dir: Path | None = None
@@ -49,21 +56,23 @@ class Emulator:
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self, timeout_seconds: float = 60.0) -> None:
         """Start the emulator and wait until it answers its health check."""
         if not self._python.exists():
             raise EmulatorError(f"The emulator's interpreter {self._python} does not exist: run `make sandbox` to create it")
-        self._work_dir = Path(tempfile.mkdtemp(prefix="sms-otp-emulator-"))
-        self.port = free_loopback_port()
+        self._work_dir = Path(tempfile.mkdtemp(prefix="sms-otp-emulator-", dir=self._scratch))
+        self.port = free_port(self.host)
         environment = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self._work_dir),
             "LANG": "C.UTF-8",
             "TMPDIR": str(self._work_dir),
             "GATEWAY_PORT": str(self.port),
-            "BIND_HOST": LOOPBACK,
+            "BIND_HOST": self.host,
+            # Where the functions it runs send their AWS calls: itself (its default is 127.0.0.1).
+            "AWS_ENDPOINT_URL": self.endpoint_url,
             # Without this the emulator also opens an MQTT listener on 0.0.0.0:8883.
             "IOT_MTLS_ENABLED": "0",
             "MINISTACK_REGION": self.region,

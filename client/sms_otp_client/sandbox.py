@@ -28,8 +28,6 @@ from sms_otp_client.stack import StackOutputs
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_CONFIG_ENV = "sandbox"
 SANDBOX_DIR = PROJECT_ROOT / ".sandbox"
-BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox-build"
-CACHE_DIR = PROJECT_ROOT / ".aws-sam" / "sandbox-cache"
 BUILD_LOCK = PROJECT_ROOT / ".aws-sam" / "sandbox-build.lock"
 # Throw-away credentials: the emulator does not check them.
 SANDBOX_ACCESS_KEY = "sandbox"
@@ -116,10 +114,11 @@ def sandbox_environment(endpoint_url: str, region: str) -> dict[str, str]:
 def build_folder_lock(on_wait: Callable[[str], object] = lambda _message: None) -> Iterator[None]:
     """Hold the build folder for one ``build`` and ``deploy`` at a time.
 
-    Every sandbox of a checkout and the e2e tier build into one folder with one
-    cache (so the layer's dependencies are installed once, not per run); two
-    builds at once would trip over each other's files. A second run waits for the
-    first to deploy, and ``on_wait`` tells the person why. ``flock`` releases the
+    Every sandbox of a checkout, the e2e and build tiers and the benchmark build
+    into one folder a architecture with one cache (see ``build_dir``: the layer's
+    dependencies are installed once, not per run); two builds at once would trip
+    over each other's files. A second run waits for the first to deploy, and
+    ``on_wait`` tells the person why. ``flock`` releases the
     lock when its holder exits, however it exits, so no stale lock survives.
     """
     BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +126,7 @@ def build_folder_lock(on_wait: Callable[[str], object] = lambda _message: None) 
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            on_wait(f"Another sandbox or test run is building in {BUILD_DIR.relative_to(PROJECT_ROOT)}; waiting for it to deploy ...")
+            on_wait("Another sandbox or test run is building in .aws-sam; waiting for it to deploy ...")
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -145,14 +144,28 @@ def _run(command: list[str], *, environment: dict[str, str], log_name: str) -> N
         raise SandboxError(f"`{' '.join(command[:2])}` failed (exit {result.returncode}); full log: {log_path}\n{tail}")
 
 
-def build(environment: dict[str, str], architecture: str) -> None:
-    """``sam build`` of the real template, for this machine's architecture.
+def build_dir(architecture: str) -> Path:
+    """Where the sandbox builds for ``architecture``: .aws-sam/<architecture>/build, with its cache beside it.
 
-    SAM looks for the runtime's interpreter (python3.13) on ``PATH``; the one
-    running this client is that version (``requires-python``), so its folder
-    goes first, which also gets past a pyenv shim whose global version is another.
+    The build tests and the benchmark build there too, so sam build's cache serves them all; and
+    the folder's build graph (build.toml, which the layer build reads the architecture from) is
+    its own, apart from `make build`'s in .aws-sam.
     """
-    environment = {**environment, "PATH": os.pathsep.join([str(Path(sys.base_prefix) / "bin"), environment.get("PATH", "")])}
+    return PROJECT_ROOT / ".aws-sam" / architecture / "build"
+
+
+def with_runtime_python_on_path(environment: Mapping[str, str]) -> dict[str, str]:
+    """``environment`` with the runtime's interpreter (python3.13) first on ``PATH``, where ``sam build`` looks for it.
+
+    The interpreter running this client is that version (``requires-python``), so its
+    folder goes first, which also gets past a pyenv shim whose global version is another.
+    """
+    return {**environment, "PATH": os.pathsep.join([str(Path(sys.base_prefix) / "bin"), environment.get("PATH", "")])}
+
+
+def build(environment: dict[str, str], architecture: str) -> None:
+    """``sam build`` of the real template, for this machine's architecture (see :func:`with_runtime_python_on_path`)."""
+    environment = with_runtime_python_on_path(environment)
     _run(
         [
             str(sam_executable()),
@@ -162,10 +175,10 @@ def build(environment: dict[str, str], architecture: str) -> None:
             "--config-env",
             SANDBOX_CONFIG_ENV,
             "--build-dir",
-            str(BUILD_DIR),
+            str(build_dir(architecture)),
             "--cached",
             "--cache-dir",
-            str(CACHE_DIR),
+            str(build_dir(architecture).parent / "cache"),
             "--parameter-overrides",
             *sandbox_parameter_overrides(architecture),
         ],
@@ -196,7 +209,7 @@ def deploy(
             "--stack-name",
             stack_name,
             "--template-file",
-            str(BUILD_DIR / "template.yaml"),
+            str(build_dir(architecture) / "template.yaml"),
             "--region",
             emulator.region,
             "--no-progressbar",

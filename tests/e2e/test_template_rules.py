@@ -18,9 +18,15 @@ STACK_NAME = "sms-otp-rules-check"
     ("parameters", "message"),
     [
         pytest.param(
-            {"Stage": "prod", "TestMode": "true"},
+            {"Stage": "prod", "TestMode": "true", "AllowedCountryCodes": "1"},
             "TestMode=true cannot be deployed with Stage=prod; messages would never reach a phone.",
             id="TestModeIsNotForProduction",
+        ),
+        pytest.param(
+            {"Stage": "prod", "TestMode": "false"},
+            "Stage=prod needs AllowedCountryCodes; name the calling codes of your users' countries (such as 1,44), "
+            "or write * to allow every country on purpose.",
+            id="ProductionNamesItsCountries",
         ),
     ],
 )

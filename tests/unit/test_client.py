@@ -50,6 +50,16 @@ def client_error(code: str, message: str) -> ClientError:
             id="session expired",
         ),
         pytest.param(
+            client_error("NotAuthorizedException", "SignUp is not permitted for this user pool"),
+            "This pool does not let people sign up themselves: an administrator creates the accounts.",
+            id="sign-up with SelfSignUp=false",
+        ),
+        pytest.param(
+            client_error("ForbiddenException", "Request not allowed due to WAF block."),
+            "Too many requests from this address (the pool's web ACL blocked it): wait a few minutes and try again.",
+            id="blocked by the web ACL",
+        ),
+        pytest.param(
             client_error("TooManyRequestsException", "Rate exceeded"),
             "Too many requests for now: wait a little and try again.",
             id="throttled",

@@ -339,7 +339,7 @@ def test_a_second_build_waits_for_the_first_and_says_why() -> None:
 
     # THEN the second one said once why it waits, and built only after the first was done
     assert events == [
-        "Another sandbox or test run is building in .aws-sam/sandbox-build; waiting for it to deploy ...",
+        "Another sandbox or test run is building in .aws-sam; waiting for it to deploy ...",
         "first build done",
         "second build",
     ]

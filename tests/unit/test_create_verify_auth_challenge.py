@@ -827,3 +827,18 @@ def test_a_real_send_records_how_long_it_took(
 
     # THEN the mimic learns that the send took 0.25 s
     assert mimic.recorded == [pytest.approx(0.25)]
+
+
+def test_the_latency_mimic_starts_from_a_typical_send_and_remembers_the_last_32(sleep: FakeSleep) -> None:
+    # GIVEN a mimic as the trigger builds it, drawing at the top of its range
+    mimic = LatencyMimic(sleep=sleep)
+    mimic._random = HighestDraw()  # type: ignore[assignment]
+
+    # WHEN it imitates before any send, then after 16 instant sends and 16 of one second
+    mimic.imitate()
+    for seconds in [0.0] * 16 + [1.0] * 16:
+        mimic.record(seconds)
+    mimic.imitate()
+
+    # THEN first around its default of 0.12 s, then around the median of the last 32 sends (the default forgotten)
+    assert sleep.durations == [pytest.approx(0.12 * 1.2), pytest.approx(0.5 * 1.2)]

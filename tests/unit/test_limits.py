@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -11,9 +12,11 @@ from typing import Any
 import boto3
 import phonenumbers
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from sms_otp.errors import PhoneNumberNotAllowedError, SmsOtpError
+from sms_otp import limits as limits_module
+from sms_otp.errors import DeadlineExceededError, PhoneNumberNotAllowedError, SmsOtpError
 from sms_otp.limits import _WRITE_ATTEMPTS as WRITE_ATTEMPTS
 from sms_otp.limits import (
     BUDGET_SHARDS,
@@ -37,6 +40,7 @@ from sms_otp.limits import (
 )
 from sms_otp.phone_numbers import number_prefix
 from sms_otp.settings import LimitPolicy
+from sms_otp.time_budget import Deadline
 from tests.testkit.metrics import metric_dimensions
 from tests.testkit.template import resource_properties
 
@@ -321,17 +325,18 @@ def test_the_guessing_bound_at_default_settings() -> None:
     bound = online_guessing_bound(LimitPolicy(), otp_length=6, max_attempts=3)
 
     # THEN by hand: 10 rounds at once, then one as each lock (900, 1800, ... s) ends: at 900, 2700, 6300, 13500,
-    # 27900 and 56700 s; the next at 114300 s is past the day. So 16 by the lockout; 10 x 3 = 30 by the send limits.
+    # 27900 and 56700 s; the next at 114300 s is past the day. So 16 by the lockout while the owner stays away;
+    # but the owner's sign-ins reset it, and what always holds is 10 x 3 = 30 by the send limits.
     assert bound.rounds_by_lockout == 16
     assert bound.rounds_by_send_limits == 30
-    assert bound.max_guesses_per_day == 16
-    assert bound.probability == pytest.approx(1.6e-5)
+    assert bound.max_guesses_per_day == 30
+    assert bound.probability == pytest.approx(3e-5)
 
 
 @pytest.mark.parametrize(
     ("policy", "otp_length", "max_attempts", "guesses", "probability"),
     [
-        pytest.param(LimitPolicy(lockout_threshold=3, lockout_base_seconds=3600), 6, 3, 7, 7e-6, id="3 rounds, 1 h doubling"),
+        pytest.param(LimitPolicy(lockout_threshold=3, lockout_base_seconds=3600), 6, 3, 30, 3e-5, id="a tighter lockout lowers nothing"),
         pytest.param(LimitPolicy(max_messages_per_hour=2, max_messages_per_day=2), 6, 3, 6, 6e-6, id="send limits bind"),
         pytest.param(LimitPolicy(lockout_threshold=3, lockout_base_seconds=60, lockout_max_seconds=60), 8, 1, 10, 1e-7, id="cap binds"),
     ],
@@ -774,3 +779,153 @@ def test_concurrent_sends_to_distinct_numbers_never_contend_and_share_no_item(aw
     budget = Counter(key for keys in writes.written.values() for key in keys if key.startswith("budget#"))
     assert sum(budget.values()) == 32
     assert max(budget.values()) < 32
+
+
+# ---------------------------------------------------------------- how a lost race, and other failures, are read ---
+
+
+def _stubbed_store() -> tuple[LimitStore, Any]:
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    return LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None), client
+
+
+def test_a_round_without_a_message_that_loses_its_race_is_tried_again(aws: None) -> None:
+    # GIVEN a round (no message: nothing to read first but the number's item) whose first write loses a race
+    limits, client = _stubbed_store()
+    with Stubber(client) as stub:
+        stub.add_response("get_item", {})
+        stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException")
+        stub.add_response("get_item", {})
+        stub.add_response("put_item", {})
+
+        # WHEN / THEN it reads again and is admitted
+        limits.admit(PHONE, new_round=True, send=False)
+        stub.assert_no_pending_responses()
+
+
+class LosingClient:
+    """A DynamoDB client with no item to read whose every write fails with ``error_code``."""
+
+    def __init__(self, error_code: str) -> None:
+        self.response: dict[str, Any] = {"Error": {"Code": error_code, "Message": "refused"}}
+        self.writes = 0
+
+    def get_item(self, **_kwargs: object) -> dict[str, Any]:
+        return {}
+
+    def put_item(self, **_kwargs: object) -> None:
+        self.writes += 1
+        raise ClientError(self.response, "PutItem")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("error_code", ["ProvisionedThroughputExceededException", "ValidationException"])
+def test_a_write_failure_that_is_not_a_lost_race_fails_closed_at_once(logs: Any, error_code: str) -> None:
+    # GIVEN a write refused for another reason than a race
+    client = LosingClient(error_code)
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
+
+    # WHEN / THEN refused at once (one write, no retry), as a failure of the store
+    with pytest.raises(LimitStoreUnavailableError):
+        limits.admit(PHONE, new_round=True, send=False)
+    assert client.writes == 1
+    assert [(record["message"], record["error_code"]) for record in logs.records() if record["level"] == "ERROR"] == [
+        ("The limit store failed; nothing is sent", error_code)
+    ]
+
+
+def test_a_spent_budget_is_logged(aws: None, logs: Any) -> None:
+    # GIVEN a budget of one message an hour, spent by another number
+    limits = store(LimitPolicy(stack_messages_per_hour=1))
+    limits.admit(OTHER_PHONE, new_round=True, send=True)
+
+    # WHEN / THEN the next message is refused, with a warning in the log
+    with pytest.raises(BudgetExhaustedError):
+        limits.admit(PHONE, new_round=True, send=True)
+    assert [(record["level"], record["message"]) for record in logs.records()] == [
+        ("WARNING", "The stack's hourly message budget is spent")
+    ]
+
+
+# ---------------------------------------------------------------- the last details ---
+
+
+def test_the_next_state_forgets_messages_a_day_old_and_changes_only_what_was_asked() -> None:
+    # GIVEN a number with a message exactly a day old, one an hour old, 2 failed rounds and a lock
+    state = SubjectState(sent_at=(START - 86_400, START - 3_600), failed_rounds=2, locked_until=START - 5, version=7)
+
+    # WHEN the sender admits a message (no sign-in round), and when a round without a message is admitted
+    after_message = next_state(state, DEFAULTS, START, new_round=False, send=True)
+    after_round = next_state(state, DEFAULTS, START, new_round=True, send=False)
+
+    # THEN the day-old message is forgotten; a message adds its time and leaves the rounds and the lock alone;
+    # a round adds no time and counts one more failed round; neither is a sign-in code awaiting its sign-in
+    assert after_message == SubjectState(sent_at=(START - 3_600, START), failed_rounds=2, locked_until=START - 5, version=8)
+    assert after_round == SubjectState(sent_at=(START - 3_600,), failed_rounds=3, locked_until=START, version=8)
+
+
+def test_a_subject_key_is_the_sha256_of_the_number() -> None:
+    assert subject_key(PHONE) == "subject#" + hashlib.sha256(PHONE.encode()).hexdigest()
+
+
+def test_state_is_read_consistently(aws: None) -> None:
+    # GIVEN a store whose client expects a strongly consistent read (a stale read would let a race through)
+    limits, client = _stubbed_store()
+    with Stubber(client) as stub:
+        stub.add_response("get_item", {}, {"TableName": "sms-otp-limits", "Key": {"pk": {"S": subject_key(PHONE)}}, "ConsistentRead": True})
+        stub.add_response("put_item", {})
+
+        # WHEN / THEN a round is admitted with that read
+        limits.admit(PHONE, new_round=True, send=False)
+        stub.assert_no_pending_responses()
+
+
+class SteppingClock:
+    """A monotonic clock that moves on by ``step`` seconds each time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_lost_races_past_the_deadline_are_refused(logs: Any) -> None:
+    # GIVEN every write losing its race, and a deadline 5 s away on a clock where each look takes a second
+    client = LosingClient("ConditionalCheckFailedException")
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
+    deadline = Deadline(5.0, clock=SteppingClock(1.0))
+
+    # WHEN / THEN refused once the deadline has passed (the clear in-time refusal), before the attempts run out
+    with pytest.raises(DeadlineExceededError):
+        limits.admit(PHONE, new_round=True, send=False, deadline=deadline)
+    assert 0 < client.writes < WRITE_ATTEMPTS
+
+
+class LowestDraw:
+    """Stands in for the backoff's random source: records each range and draws its bottom (no real wait)."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[float, float]] = []
+
+    def uniform(self, low: float, high: float) -> float:
+        self.ranges.append((low, high))
+        return low
+
+
+def test_lost_races_back_off_with_jitter_doubling_from_10_ms_up_to_50(monkeypatch: pytest.MonkeyPatch, logs: Any) -> None:
+    # GIVEN every write losing its race, and a recording random source
+    draws = LowestDraw()
+    monkeypatch.setattr(limits_module, "_BACKOFF", draws)
+    slept: list[float] = []
+    limits = LimitStore("sms-otp-limits", DEFAULTS, LosingClient("ConditionalCheckFailedException"), FakeClock(), sleep=slept.append)
+
+    # WHEN / THEN refused after every attempt lost (fail closed), having waited up to 10, 20, 40, then 50 ms between them
+    with pytest.raises(LimitStoreUnavailableError):
+        limits.admit(PHONE, new_round=True, send=False)
+    assert draws.ranges == [(0, pytest.approx(min(0.005 * 2**attempt, 0.05))) for attempt in range(1, WRITE_ATTEMPTS)]
+    assert slept == [0] * (WRITE_ATTEMPTS - 1)
+    assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == [
+        "The limit store stayed contended; nothing is sent"
+    ]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sms_otp.errors import InternalError, InvalidPhoneNumberError
+from sms_otp.errors import InternalError, InvalidPhoneNumberError, PhoneNumberNotAllowedError
 
 pytestmark = pytest.mark.unit
 
@@ -120,3 +120,23 @@ def test_with_password_sign_in_a_sign_up_must_be_confirmed_by_code(
     # THEN the account is not confirmed: whoever signed up must prove the phone with Cognito's code before
     # a password can be used, so nobody can claim someone else's number and sign in by password
     assert event["response"] == {"autoConfirmUser": False, "autoVerifyPhone": False, "autoVerifyEmail": False}
+
+
+@pytest.mark.parametrize(
+    ("phone_number", "allowed_country_codes"),
+    [
+        pytest.param("+19005550123", "*", id="a premium-rate number"),
+        pytest.param("+447911123456", "1", id="a country not allowed"),
+    ],
+)
+def test_an_administrator_cannot_create_a_user_with_a_number_a_sign_up_could_not_use(
+    load_handler: Callable[..., ModuleType], load_event: EventLoader, lambda_context: object, phone_number: str, allowed_country_codes: str
+) -> None:
+    # GIVEN AdminCreateUser (the only way in with SelfSignUp=false) for a number Pre sign-up refuses at sign-up
+    pre_sign_up = load_handler("pre_sign_up", ALLOWED_COUNTRY_CODES=allowed_country_codes)
+    event = load_event("pre_sign_up_admin_create_user")
+    event["request"]["userAttributes"]["phone_number"] = phone_number
+
+    # WHEN / THEN the creation is refused with the same user-facing error
+    with pytest.raises(PhoneNumberNotAllowedError):
+        pre_sign_up.lambda_handler(event, lambda_context)

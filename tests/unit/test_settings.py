@@ -8,7 +8,8 @@ from types import ModuleType
 
 import pytest
 
-from sms_otp.errors import ConfigurationError
+from sms_otp.errors import ConfigurationError, UserFacingError
+from sms_otp.phone_numbers import validate_destination
 from sms_otp.settings import TABLE, OptionalText, Settings, Switch, WholeNumber, load_settings
 from tests.testkit.template import load_template
 
@@ -84,6 +85,8 @@ def test_every_variable_is_read() -> None:
         ("SMS_SENDER_ID", "A", "sms_sender_id", "A"),
         ("SMS_SENDER_ID", "Example1234", "sms_sender_id", "Example1234"),
         ("SMS_ORIGINATION_NUMBER", "+447911123456", "sms_origination_number", "+447911123456"),
+        ("ALLOWED_COUNTRY_CODES", "1,44,998", "allowed_country_codes", frozenset({1, 44, 998})),
+        ("ALLOWED_COUNTRY_CODES", " * ", "allowed_country_codes", frozenset()),
         (
             "TEST_MODE_TOPIC_ARN",
             "arn:aws-us-gov:sns:us-gov-west-1:123456789012:otp.fifo",
@@ -129,6 +132,11 @@ def test_boundary_values_are_accepted(name: str, value: str, field: str, expecte
         ("SMS_KEY_ARN", "alias/cognito-sms"),
         ("SMS_KEY_ARN", "arn:aws:kms:us-east-1:123456789012:alias/cognito-sms"),
         ("SMS_KEY_ARN", "1234abcd-12ab-34cd-56ef-1234567890ab"),
+        ("ALLOWED_COUNTRY_CODES", "**"),
+        ("ALLOWED_COUNTRY_CODES", "*,44"),
+        ("ALLOWED_COUNTRY_CODES", "+44"),
+        ("ALLOWED_COUNTRY_CODES", "1, 44"),
+        ("ALLOWED_COUNTRY_CODES", "1000"),
     ],
 )
 def test_an_invalid_value_fails_naming_the_variable(name: str, value: str) -> None:
@@ -150,6 +158,43 @@ def test_test_mode_without_a_topic_fails(topic: str | None) -> None:
     # WHEN / THEN the cold start fails and says which variable is missing
     with pytest.raises(ConfigurationError, match=r"^TEST_MODE_TOPIC_ARN must be set when TEST_MODE is 'true'$"):
         Settings.from_env(environ)
+
+
+@pytest.mark.parametrize("every_country", ["*", ""])
+def test_a_star_or_nothing_allows_a_number_of_any_country(every_country: str) -> None:
+    # GIVEN the country list written as "*" (on purpose, as production requires) or left empty
+    settings = Settings.from_env({"ALLOWED_COUNTRY_CODES": every_country})
+
+    # WHEN / THEN a number of any country is a valid destination, as with no list at all
+    assert settings == Settings()
+    assert validate_destination("+447911123456", settings.allowed_country_codes) == "+447911123456"
+
+
+def test_a_list_of_countries_refuses_the_others() -> None:
+    settings = Settings.from_env({"ALLOWED_COUNTRY_CODES": "1"})
+    with pytest.raises(UserFacingError):
+        validate_destination("+447911123456", settings.allowed_country_codes)
+
+
+def test_a_longest_lockout_below_the_first_caps_every_lockout() -> None:
+    # GIVEN LockoutMaxSeconds below LockoutBaseSeconds, which CloudFormation cannot refuse at deploy time
+    policy = Settings.from_env({"LOCKOUT_BASE_SECONDS": "900", "LOCKOUT_MAX_SECONDS": "600", "LOCKOUT_THRESHOLD": "3"}).limits
+
+    # WHEN / THEN the functions start, and every lockout, the first included, lasts the maximum
+    assert [policy.lockout_seconds(rounds) for rounds in (2, 3, 4, 40)] == [0, 600, 600, 600]
+
+
+def test_a_daily_limit_below_the_hourly_one_is_the_limit_that_binds() -> None:
+    # GIVEN MaxMessagesPerDay below MaxMessagesPerHour, which CloudFormation cannot refuse at deploy time
+    from sms_otp.limits import SendLimitError, SubjectState, check_send
+
+    policy = Settings.from_env({"MAX_MESSAGES_PER_HOUR": "5", "MAX_MESSAGES_PER_DAY": "2", "MIN_SECONDS_BETWEEN_MESSAGES": "0"}).limits
+    now = 1_000_000
+
+    # WHEN a number has had two messages this hour / THEN the functions start, and a third is refused by the daily limit
+    check_send(SubjectState(sent_at=(now - 60,)), policy, now)
+    with pytest.raises(SendLimitError):
+        check_send(SubjectState(sent_at=(now - 120, now - 60)), policy, now)
 
 
 def test_require_sms_key_arn() -> None:

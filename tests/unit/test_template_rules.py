@@ -27,8 +27,9 @@ SAMCONFIG: dict[str, Any] = tomllib.loads((ROOT / "samconfig.toml").read_text())
 
 # For each rule, a parameter set it must refuse (on top of the template's defaults).
 REFUSED = {
-    "TestModeIsNotForProduction": {"Stage": "prod", "TestMode": "true"},
+    "TestModeIsNotForProduction": {"Stage": "prod", "TestMode": "true", "AllowedCountryCodes": "1,44"},
     "MfaNeedsPasswordSignIn": {"MfaConfiguration": "OPTIONAL", "PasswordSignIn": "false"},
+    "ProductionNamesItsCountries": {"Stage": "prod", "TestMode": "false", "AllowedCountryCodes": ""},
 }
 
 
@@ -109,8 +110,10 @@ def test_each_rule_refuses_its_parameter_set_with_its_own_message(rule: str) -> 
         pytest.param({}, id="the template's defaults"),
         pytest.param(_samconfig_overrides("default"), id="samconfig default (make deploy)"),
         pytest.param(_samconfig_overrides("sandbox"), id="samconfig sandbox"),
-        pytest.param({"Stage": "prod", "TestMode": "false"}, id="production without test mode"),
+        pytest.param({"Stage": "prod", "TestMode": "false", "AllowedCountryCodes": "1,44"}, id="production for named countries"),
+        pytest.param({"Stage": "prod", "TestMode": "false", "AllowedCountryCodes": "*"}, id="production for every country, on purpose"),
         pytest.param({"Stage": "dev", "TestMode": "true"}, id="test mode outside production"),
+        pytest.param({"Stage": "dev", "AllowedCountryCodes": ""}, id="every country outside production, by default"),
     ],
 )
 def test_parameter_sets_that_work_pass_every_rule(overrides: dict[str, str]) -> None:
@@ -123,6 +126,17 @@ def test_every_assertion_says_what_to_change() -> None:
         for assertion in rule["Assertions"]:
             description = assertion.get("AssertDescription", "")
             assert any(parameter in description for parameter in TEMPLATE["Parameters"]), name
+
+
+def test_production_without_a_country_list_is_refused_with_a_message_that_says_what_to_write() -> None:
+    # GIVEN Stage=prod and no AllowedCountryCodes / WHEN the Rules are evaluated
+    failed = refusals({"Stage": "prod"})
+
+    # THEN the deployment is refused, and the message names the parameter and both ways out
+    assert failed == [
+        "Stage=prod needs AllowedCountryCodes; name the calling codes of your users' countries (such as 1,44), "
+        "or write * to allow every country on purpose."
+    ]
 
 
 @pytest.mark.parametrize(

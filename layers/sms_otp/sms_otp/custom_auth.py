@@ -13,7 +13,6 @@ same latency, but no message is sent.
 from __future__ import annotations
 
 import random
-import statistics
 import time
 from collections import deque
 from collections.abc import Callable
@@ -112,6 +111,11 @@ class LatencyMimic:
     """
 
     def __init__(self, default_seconds: float = 0.12, window: int = 32, sleep: Callable[[float], None] = time.sleep) -> None:
+        # Imported here: only Create Auth Challenge builds one, and Define and Verify, which share
+        # this module, then never load statistics (and fractions, decimal) at their cold start.
+        import statistics  # noqa: PLC0415
+
+        self._median = statistics.median
         self._durations: deque[float] = deque([default_seconds], maxlen=window)
         self._sleep = sleep
         self._random = random.SystemRandom()
@@ -121,7 +125,7 @@ class LatencyMimic:
 
     def imitate(self, at_most_seconds: float | None = None) -> None:
         """Sleep about as long as a real send takes, and never past ``at_most_seconds``."""
-        median = statistics.median(self._durations)
+        median = self._median(self._durations)
         duration = max(0.0, median * self._random.uniform(0.8, 1.2))
         self._sleep(duration if at_most_seconds is None else max(0.0, min(duration, at_most_seconds)))
 

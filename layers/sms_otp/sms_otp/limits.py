@@ -292,12 +292,13 @@ def online_guessing_bound(policy: LimitPolicy, *, otp_length: int, max_attempts:
 
     Each answer is one round. The lockout lets ``lockout_threshold`` rounds through
     at once, then one round each time a lock (doubling from ``lockout_base_seconds``,
-    capped at ``lockout_max_seconds``) runs out. Independently, every session needs
-    a message, and a session allows at most ``max_attempts`` answers, so the send
-    limits allow at most ``max_messages_per_day * max_attempts`` answers a day
-    however often the owner's own sign-ins reset the lockout. Every answer is right
-    with probability at most ``10**-otp_length`` (each session draws a new code;
-    distinct answers within a session are exact), so the union bound gives
+    capped at ``lockout_max_seconds``) runs out; but the owner's own sign-ins reset
+    it, so it bounds the attacker only while the owner stays away
+    (``rounds_by_lockout``). The bound that always holds is the send limits': every
+    session needs a message, and a session allows at most ``max_attempts`` answers,
+    so at most ``max_messages_per_day * max_attempts`` answers a day. Every answer
+    is right with probability at most ``10**-otp_length`` (each session draws a new
+    code; distinct answers within a session are exact), so the union bound gives
     ``guesses / 10**otp_length``.
     """
     rounds, elapsed = policy.lockout_threshold, 0
@@ -308,7 +309,7 @@ def online_guessing_bound(policy: LimitPolicy, *, otp_length: int, max_attempts:
         rounds += 1
     days = math.ceil(window_seconds / DAY_SECONDS)
     by_sends = policy.max_messages_per_day * days * max_attempts
-    guesses = min(rounds, by_sends)
+    guesses = by_sends
     return GuessingBound(
         rounds_by_lockout=rounds,
         rounds_by_send_limits=by_sends,

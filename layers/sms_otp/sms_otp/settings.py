@@ -94,7 +94,7 @@ MAX_MESSAGES_PER_DAY = WholeNumber("MAX_MESSAGES_PER_DAY", "MaxMessagesPerDay", 
 LOCKOUT_THRESHOLD = WholeNumber("LOCKOUT_THRESHOLD", "LockoutThreshold", 10, 3, 100)
 LOCKOUT_BASE_SECONDS = WholeNumber("LOCKOUT_BASE_SECONDS", "LockoutBaseSeconds", 900, 60, 86_400)
 LOCKOUT_MAX_SECONDS = WholeNumber("LOCKOUT_MAX_SECONDS", "LockoutMaxSeconds", 86_400, 60, 604_800)
-STACK_MESSAGES_PER_HOUR = WholeNumber("STACK_MESSAGES_PER_HOUR", "StackMessagesPerHour", 1000, 1, 1_000_000)
+STACK_MESSAGES_PER_HOUR = WholeNumber("STACK_MESSAGES_PER_HOUR", "StackMessagesPerHour", 100, 1, 1_000_000)
 PUMPING_MIN_SENDS = WholeNumber("PUMPING_MIN_SENDS", "PumpingMinSends", 10, 1, 10_000)
 PUMPING_MIN_CONVERSION_PERCENT = WholeNumber("PUMPING_MIN_CONVERSION_PERCENT", "PumpingMinConversionPercent", 20, 0, 100)
 PUMPING_COOL_OFF_SECONDS = WholeNumber("PUMPING_COOL_OFF_SECONDS", "PumpingCoolOffSeconds", 900, 60, 86_400)
@@ -109,9 +109,10 @@ SMS_ORIGINATION_NUMBER = OptionalText(
 ALLOWED_COUNTRY_CODES = OptionalText(
     "ALLOWED_COUNTRY_CODES",
     "AllowedCountryCodes",
-    re.compile(r"^[1-9][0-9]{0,2}(,[1-9][0-9]{0,2})*$"),
-    "calling codes separated by commas, such as 1,44",
+    re.compile(r"^\*$|^[1-9][0-9]{0,2}(,[1-9][0-9]{0,2})*$"),
+    "calling codes separated by commas, such as 1,44, or * for every country",
 )
+EVERY_COUNTRY = "*"
 TEST_MODE_TOPIC_ARN = OptionalText(
     "TEST_MODE_TOPIC_ARN", None, re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]{1,256}$"), "an SNS topic ARN"
 )
@@ -163,7 +164,9 @@ class LimitPolicy:
         """How long new challenges are refused after ``failed_rounds`` rounds without success.
 
         Nothing below the threshold; then the base, doubling with each further
-        round, up to the maximum.
+        round, up to the maximum. A maximum below the base caps every lockout at
+        the maximum: every pair of values in the parameters' ranges means something,
+        since CloudFormation cannot refuse a pair at deploy time.
         """
         if failed_rounds < self.lockout_threshold:
             return 0
@@ -172,7 +175,10 @@ class LimitPolicy:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LimitPolicy:
-        policy = cls(
+        # No pair is refused here: a refusal would stop every trigger at start-up after a deploy that
+        # CloudFormation let through (its Rules cannot compare two numbers). A daily limit below the
+        # hourly one is the limit that binds, and a longest lockout below the first caps them all.
+        return cls(
             min_seconds_between_messages=MIN_SECONDS_BETWEEN_MESSAGES.read(env),
             max_messages_per_hour=MAX_MESSAGES_PER_HOUR.read(env),
             max_messages_per_day=MAX_MESSAGES_PER_DAY.read(env),
@@ -184,11 +190,6 @@ class LimitPolicy:
             pumping_min_conversion_percent=PUMPING_MIN_CONVERSION_PERCENT.read(env),
             pumping_cool_off_seconds=PUMPING_COOL_OFF_SECONDS.read(env),
         )
-        if policy.lockout_max_seconds < policy.lockout_base_seconds:
-            raise ConfigurationError("LOCKOUT_MAX_SECONDS must be at least LOCKOUT_BASE_SECONDS")
-        if policy.max_messages_per_day < policy.max_messages_per_hour:
-            raise ConfigurationError("MAX_MESSAGES_PER_DAY must be at least MAX_MESSAGES_PER_HOUR")
-        return policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +205,7 @@ class Settings:
     sms_origination_number: str | None = None
     sms_key_arn: str | None = None
     limits_table_name: str | None = None
+    # Empty: every country (ALLOWED_COUNTRY_CODES empty or "*").
     allowed_country_codes: frozenset[int] = frozenset()
     limits: LimitPolicy = LimitPolicy()
     password_sign_in: bool = PASSWORD_SIGN_IN.default
@@ -217,6 +219,9 @@ class Settings:
         if test_mode and topic_arn is None:
             raise ConfigurationError("TEST_MODE_TOPIC_ARN must be set when TEST_MODE is 'true'")
         country_codes = ALLOWED_COUNTRY_CODES.read(env)
+        # "*" names every country on purpose (production refuses an empty list); both mean no restriction.
+        if country_codes == EVERY_COUNTRY:
+            country_codes = None
         return cls(
             otp_length=OTP_LENGTH.read(env),
             otp_ttl_seconds=OTP_TTL_SECONDS.read(env),
