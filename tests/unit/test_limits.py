@@ -929,3 +929,36 @@ def test_lost_races_back_off_with_jitter_doubling_from_10_ms_up_to_50(monkeypatc
     assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == [
         "The limit store stayed contended; nothing is sent"
     ]
+
+
+class FailingBudgetOnce:
+    """The moto client, except that the first update of a budget counter fails on DynamoDB's side."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_item(self, **request: Any) -> Any:
+        if request["Key"]["pk"]["S"].startswith("budget#") and not self.failed:
+            self.failed = True
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "failed"}}, "UpdateItem")  # type: ignore[arg-type]
+        return self._client.update_item(**request)
+
+
+def test_a_store_failure_after_the_numbers_limits_gives_them_back(aws: None) -> None:
+    # GIVEN the number's limits recorded, then the budget's update failing
+    limits = store()
+    limits.client = FailingBudgetOnce(limits.client)
+
+    # WHEN a sign-in code is asked for
+    # THEN it is refused (fail closed)
+    with pytest.raises(LimitStoreUnavailableError):
+        limits.admit(PHONE, new_round=True, send=True, number_range="+1415")
+
+    # AND nothing stays taken: the person may ask again at once, and the range counts one code only
+    limits.admit(PHONE, new_round=True, send=True, number_range="+1415")
+    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName="sms-otp-limits")["Items"]
+    assert sum(int(item.get("sent", {}).get("N", "0")) for item in items if item["pk"]["S"].startswith("pumping#")) == 1

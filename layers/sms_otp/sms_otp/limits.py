@@ -385,7 +385,8 @@ class LimitStore:
                 if window is not None:
                     reservation = replace(reservation, range_key=self._count_in_range(window, now, deadline))
                 reservation = replace(reservation, budget_key=self._spend_budget(reservation.subject_key, budget, now, deadline))
-            except RefusalError:
+            except (RefusalError, ClientError, BotoCoreError):
+                # Nothing will be sent: give back what was surely taken (a count whose update failed is not in the reservation).
                 self.release(reservation, deadline)
                 raise
         except (ClientError, BotoCoreError) as error:
@@ -407,10 +408,10 @@ class LimitStore:
         when there is no range, or the guard is off). The same read, and the same
         refusals, for a real user and an unknown one.
         """
-        guarded = number_range is not None and self.policy.pumping_min_conversion_percent > 0
-        range_keys = pumping.window_keys(number_range, now) if guarded and number_range is not None else []
+        guarded_range = number_range if self.policy.pumping_min_conversion_percent > 0 else None
+        range_keys = pumping.window_keys(guarded_range, now) if guarded_range is not None else []
         items = self._read_items(budget_keys(now) + range_keys, deadline)
-        window = pumping.RangeWindow.from_items(number_range, now, items) if guarded and number_range is not None else None
+        window = pumping.RangeWindow.from_items(guarded_range, now, items) if guarded_range is not None else None
         if window is not None:
             self._check_range(window, now, may_stop=may_stop, deadline=deadline)
         budget = [int(items.get(key, {}).get("sent", {}).get("N", "0")) for key in budget_keys(now)]
