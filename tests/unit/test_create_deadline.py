@@ -21,6 +21,7 @@ from sms_otp.delivery import SmsPublisher
 from sms_otp.errors import DeadlineExceededError
 from sms_otp.limits import LimitStore, SendLimitError
 from sms_otp.time_budget import ANSWER_MARGIN_SECONDS, DYNAMODB_CONFIG, RELEASE_GRACE_SECONDS, SNS_CONFIG, Deadline
+from tests.testkit.metrics import metric_dimensions
 from tests.testkit.stalled_endpoint import StalledEndpoint
 
 pytestmark = pytest.mark.unit
@@ -165,6 +166,7 @@ def test_a_stalled_limits_table_refuses_within_the_deadline_and_sends_nothing(
     sns_outbox: Any,
     load_event: EventLoader,
     monkeypatch: pytest.MonkeyPatch,
+    logs: Any,
 ) -> None:
     # GIVEN DynamoDB taking the requests and never answering
     stalled_dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stalled.url, config=DYNAMODB_CONFIG)
@@ -175,8 +177,9 @@ def test_a_stalled_limits_table_refuses_within_the_deadline_and_sends_nothing(
     with pytest.raises(DeadlineExceededError) as refusal:
         create.lambda_handler(load_event("create_auth_challenge"), ShortContext(remaining_ms=1_200))
 
-    # THEN the trigger answers with the clear refusal, and no code went out
+    # THEN the trigger answers with the clear refusal, counted as such, and no code went out
     assert str(refusal.value) == IN_TIME_REFUSAL
+    assert {"service": "sms-otp", "reason": "deadline"} in metric_dimensions(logs.stdout, "SendRefusals")
     assert sns_outbox.topic_messages() == []
     stalled.close()
     assert read_ended.wait(timeout=30)
