@@ -149,6 +149,9 @@ def send_custom_sms(
     if ciphertext is None and trigger_source != ACCOUNT_TAKEOVER_SOURCE:
         raise MalformedEventError(f"{trigger_source} requires request.code")
     subject = sender_subject(trigger_source, phone_number)
+    # Reserve, then give back what did not go out, rather than count only what SNS took: counting after
+    # the send would let concurrent invocations (Lambda's retries, Cognito's duplicates) all pass the
+    # check before any is counted; a reservation is a cap they can never exceed together.
     reservation, code = _decrypt_within_limits(ciphertext, user_pool_id, subject, decryptor=decryptor, limits=limits)
     try:
         send_text(phone_number, sms_text(trigger_source, code, phone_number), trigger_source=trigger_source)
