@@ -115,7 +115,7 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 web/dist/main.js: web/node_modules/.installed web/src/main.js web/index.html
 	cd web && npm run build
 
-# Mutation testing of codes, custom_auth, limits and custom_sms with mutmut (over an hour on
+# Mutation testing of codes, custom_auth, limits, pumping and custom_sms with mutmut (over an hour on
 # two cores; not part of `make test`). MUTATION_ARGS passes mutant names or globs to `mutmut run`.
 .PHONY: mutation
 

@@ -33,8 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 SAM_PYTHON = str(ROOT / ".venv-sam" / "bin" / "python")
 PHONE_NUMBER = "+14155550123"
-# Raised so that thousands of sends in one run are never refused; every other setting keeps its default.
-PARAMETER_OVERRIDES = {"TestMode": "true", "StackMessagesPerHour": "1000000"}
+# Raised so that thousands of sends in one run, none of them ever completed, are never refused (the
+# pumping guard stays on, so its reads and writes are measured); every other setting keeps its default.
+PARAMETER_OVERRIDES = {"TestMode": "true", "StackMessagesPerHour": "1000000", "PumpingMinSends": "10000"}
 # Area codes whose 555-01xx numbers are reserved for fiction: one number per message, so the
 # per-number send limits never refuse a benchmark send.
 AREA_CODES = (201, 202, 206, 212, 213, 214, 215, 303, 305, 310, 312, 404, 503, 602, 617, 646, 702, 713, 313, 314, 315, 317, 347)

@@ -10,6 +10,7 @@ from sms_otp.delivery import SmsPublisher, sns_client
 from sms_otp.limits import LimitStore
 from sms_otp.observability import cognito_trigger
 from sms_otp.settings import load_settings
+from sms_otp.time_budget import Deadline
 
 SETTINGS = load_settings()
 # Built at cold start, not in the invocation: a slow first send makes Cognito retry.
@@ -21,12 +22,14 @@ TRIGGER_SOURCE = "CreateAuthChallenge_Authentication"
 
 @cognito_trigger("CreateAuthChallenge", traced=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Fill in the challenge's public and private parameters; send the code once."""
+    """Fill in the challenge's public and private parameters; send the code once, answering before Cognito gives up."""
+    deadline = Deadline.from_context(context)
     create_auth_challenge(
         event,
         settings=SETTINGS,
-        send_text=functools.partial(PUBLISHER.send, trigger_source=TRIGGER_SOURCE),
+        send_text=functools.partial(PUBLISHER.send, trigger_source=TRIGGER_SOURCE, deadline=deadline),
         latency=LATENCY,
         limits=LIMITS,
+        deadline=deadline,
     )
     return event

@@ -86,6 +86,13 @@ def sms_sent_to_phone(sandbox: SandboxDeployment, phone_number: str) -> list[Any
 
 
 @pytest.fixture
+def in_process_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a test that drives the limit store in this process: its refusals are counted in CloudWatch's embedded
+    format (on stdout), which needs the namespace the template gives the functions."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "CognitoSmsOtpE2e")
+
+
+@pytest.fixture
 def sandbox_env(sandbox: SandboxDeployment) -> dict[str, str]:
     """Process environment for the AWS CLI against the emulator."""
     environment = sandbox.environment()

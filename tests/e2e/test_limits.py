@@ -36,7 +36,9 @@ def test_a_premium_rate_number_is_refused_at_sign_up(client: PasswordlessClient)
     assert str(refusal.value) == PREMIUM_NUMBER_MESSAGE
 
 
-def test_concurrent_sends_never_exceed_the_hourly_limit_in_the_emulators_dynamodb(sandbox: SandboxDeployment, phone_number: str):
+def test_concurrent_sends_never_exceed_the_hourly_limit_in_the_emulators_dynamodb(
+    sandbox: SandboxDeployment, phone_number: str, in_process_limits: None
+):
     # Imported here, not at collection: sms_otp.limits builds Powertools' metrics on import, which must
     # happen under the unit tier's environment when both tiers are collected in one run.
     from sms_otp.limits import LimitStore, SendLimitError

@@ -214,7 +214,12 @@ def test_sign_up_and_sign_in_with_a_wrong_code_first_then_sign_out(
 
 
 def test_refusals_by_the_triggers_reach_the_page(
-    unconfigured_web_example: WebExampleServer, sandbox: SandboxDeployment, page: Page, phone_number: str, inbox: TestModeInbox
+    unconfigured_web_example: WebExampleServer,
+    sandbox: SandboxDeployment,
+    page: Page,
+    phone_number: str,
+    inbox: TestModeInbox,
+    in_process_limits: None,
 ):
     # GIVEN the page, configured by its query string alone
     query = urllib.parse.urlencode(page_config(sandbox.outputs, sandbox.endpoint_url))

@@ -47,6 +47,9 @@ REMOVED_VARIABLES = (
     "LOCKOUT_BASE_SECONDS",
     "LOCKOUT_MAX_SECONDS",
     "STACK_MESSAGES_PER_HOUR",
+    "PUMPING_MIN_SENDS",
+    "PUMPING_MIN_CONVERSION_PERCENT",
+    "PUMPING_COOL_OFF_SECONDS",
     "PASSWORD_SIGN_IN",
 )
 UNIT_ENVIRONMENT = {
@@ -130,6 +133,19 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture
+def loopback_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a test that needs a local server: sockets may connect to 127.0.0.1, and to nothing else."""
+    import _socket
+
+    def connect_to_loopback_only(self: socket.socket, address: object) -> None:
+        if not (isinstance(address, tuple) and address and address[0] == "127.0.0.1"):
+            raise NetworkBlockedError("only 127.0.0.1 is reachable in this test")
+        _socket.socket.connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect_to_loopback_only)
 
 
 @pytest.fixture(autouse=True)

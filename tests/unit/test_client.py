@@ -113,8 +113,10 @@ def test_the_sandbox_deploys_for_this_machines_architecture() -> None:
     # GIVEN samconfig.toml's [sandbox] parameters / WHEN overridden for arm64
     overrides = sandbox_parameter_overrides("arm64")
 
-    # THEN test mode stays on and exactly one architecture is passed
+    # THEN test mode stays on, the pumping guard is off (the emulator never reports a completed sign-in),
+    # and exactly one architecture is passed
     assert "TestMode=true" in overrides
+    assert "PumpingMinConversionPercent=0" in overrides
     assert [item for item in overrides if item.startswith("FunctionArchitecture=")] == ["FunctionArchitecture=arm64"]
 
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sms_otp import custom_auth
 from sms_otp.codes import IssuedCode
 from sms_otp.custom_auth import LatencyMimic, create_auth_challenge, verify_auth_challenge
-from sms_otp.errors import DeliveryError, MalformedEventError, PhoneNumberNotAllowedError
+from sms_otp.errors import DeadlineExceededError, DeliveryError, MalformedEventError, PhoneNumberNotAllowedError
 from sms_otp.observability import metrics
 from sms_otp.phone_numbers import stand_in_destination
 from sms_otp.settings import Settings
@@ -96,16 +96,32 @@ def clock() -> FakeClock:
 
 
 class RecordingLimits:
-    """Stands in for the LimitStore: admits everything (or raises ``refusal``) and records what it was asked."""
+    """Stands in for the LimitStore: admits everything (or raises ``refusal``), records what it was asked and given back."""
 
     def __init__(self, refusal: Exception | None = None) -> None:
         self.admitted: list[tuple[str, bool, bool]] = []
+        self.ranges: list[tuple[str | None, bool]] = []
+        self.released: list[tuple[str, bool, bool]] = []
         self.refusal = refusal
 
-    def admit(self, subject: str, *, new_round: bool, send: bool) -> None:
+    def admit(
+        self,
+        subject: str,
+        *,
+        new_round: bool,
+        send: bool,
+        number_range: str | None = None,
+        anonymous: bool = False,
+        deadline: object = None,
+    ) -> tuple[str, bool, bool]:
         if self.refusal is not None:
             raise self.refusal
         self.admitted.append((subject, new_round, send))
+        self.ranges.append((number_range, anonymous))
+        return self.admitted[-1]
+
+    def release(self, reservation: tuple[str, bool, bool], deadline: object = None) -> None:
+        self.released.append(reservation)
 
 
 def run_create(
@@ -459,6 +475,32 @@ def test_a_send_failure_propagates_and_leaves_no_response(load_event: EventLoade
     assert event == load_event("create_auth_challenge")
 
 
+@pytest.mark.parametrize(
+    ("failure", "given_back"),
+    [
+        pytest.param(DeliveryError(), True, id="SNS refused: given back"),
+        pytest.param(DeliveryError(may_have_been_sent=True), False, id="SNS's answer lost: kept"),
+        pytest.param(DeadlineExceededError(abandoned=False), True, id="deadline before the publish: given back"),
+        pytest.param(DeadlineExceededError(abandoned=True), False, id="publish left running at the deadline: kept"),
+    ],
+)
+def test_a_failed_send_gives_its_reservation_back_only_when_no_code_can_arrive(
+    load_event: EventLoader, latency: LatencyMimic, clock: FakeClock, failure: Exception, given_back: bool
+) -> None:
+    # GIVEN a publish that fails in this way
+    def failing_send(phone_number: str, text: str) -> str:
+        raise failure
+
+    limits = RecordingLimits()
+
+    # WHEN creating the challenge
+    with pytest.raises(type(failure)):
+        run_create(load_event("create_auth_challenge"), send_text=failing_send, latency=latency, clock=clock, limits=limits)
+
+    # THEN the admission is given back exactly when the code certainly did not go out
+    assert limits.released == (limits.admitted if given_back else [])
+
+
 @pytest.mark.parametrize("attributes", [{}, {"phone_number": ""}, {"phone_number": None}])
 def test_a_real_user_without_a_phone_number_gets_a_delivery_error(
     load_event: EventLoader, outbox: TextOutbox, latency: LatencyMimic, clock: FakeClock, attributes: object
@@ -668,6 +710,36 @@ def test_an_unknown_user_named_with_a_refused_number_is_refused_like_a_real_one(
     # WHEN / THEN refused with the same user-facing error, so the answer does not tell who exists
     with pytest.raises(PhoneNumberNotAllowedError):
         run_create(event, send_text=outbox, latency=latency, clock=clock)
+
+
+@pytest.mark.parametrize(
+    ("event_name", "user_name", "admitted_with"),
+    [
+        pytest.param("create_auth_challenge", None, ("+1415", False), id="a real user: the number's range, counted"),
+        pytest.param("create_auth_challenge_user_not_found", "+14155550143", ("+1415", True), id="an unknown number: its range, read only"),
+        pytest.param("create_auth_challenge_user_not_found", "alice", (None, True), id="an unknown name that is no number: no range"),
+    ],
+)
+def test_a_first_round_meets_the_pumping_guard_of_its_range(
+    load_event: EventLoader,
+    outbox: TextOutbox,
+    latency: LatencyMimic,
+    clock: FakeClock,
+    event_name: str,
+    user_name: str | None,
+    admitted_with: tuple[str | None, bool],
+) -> None:
+    # GIVEN a first round for a real user, or for a name with no account
+    event = load_event(event_name)
+    if user_name is not None:
+        event["userName"] = user_name
+    limits = RecordingLimits()
+
+    # WHEN the challenge is created
+    run_create(event, send_text=outbox, latency=latency, clock=clock, limits=limits)
+
+    # THEN the limits were asked with the number's range, and whether the person has no account
+    assert limits.ranges == [admitted_with]
 
 
 def test_every_round_is_admitted_as_a_round_and_only_the_first_as_a_message(

@@ -14,7 +14,7 @@ from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
 
 from sms_otp.custom_sms import CodeDecryptor, send_custom_sms, sms_text
 from sms_otp.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError, PhoneNumberNotAllowedError
-from sms_otp.limits import SENDER_SUBJECT_PREFIX, SendLimitError
+from sms_otp.limits import SendLimitError, sender_subject
 from sms_otp.observability import metrics
 
 pytestmark = [
@@ -65,13 +65,18 @@ def decryptor(kms_key_arn: str) -> CodeDecryptor:
 
 
 class AdmitAll:
-    """Stands in for the LimitStore: admits every message and records it."""
+    """Stands in for the LimitStore: admits every message, records it, and records what is given back."""
 
     def __init__(self) -> None:
         self.admitted: list[tuple[str, bool, bool]] = []
+        self.released: list[tuple[str, bool, bool]] = []
 
-    def admit(self, subject: str, *, new_round: bool, send: bool) -> None:
+    def admit(self, subject: str, *, new_round: bool, send: bool) -> tuple[str, bool, bool]:
         self.admitted.append((subject, new_round, send))
+        return self.admitted[-1]
+
+    def release(self, reservation: tuple[str, bool, bool]) -> None:
+        self.released.append(reservation)
 
 
 def run_sender(
@@ -241,12 +246,15 @@ def test_a_bad_ciphertext_is_refused_and_nothing_is_sent(
     event = load_event("custom_sms_sender_authentication")
     event["request"]["code"] = make_ciphertext(CiphertextKit(encrypt=encrypt_code, key=key, new_key=new_kms_key))
 
+    limits = AdmitAll()
+
     # WHEN sending
     with pytest.raises(CodeDecryptionError, match=message):
-        run_sender(event, CodeDecryptor(key), texts)
+        run_sender(event, CodeDecryptor(key), texts, limits)
 
-    # THEN nothing was published
+    # THEN nothing was published, and the message's allowance was given back
     assert texts.sent == []
+    assert limits.released == limits.admitted
 
 
 # ---------------------------------------------------------------- malformed events ---
@@ -486,8 +494,10 @@ def test_each_message_is_admitted_as_a_message_under_the_senders_own_key(texts: 
     # WHEN the sender runs
     run_sender(event, RecordingDecryptor(), texts, limits)
 
-    # THEN one message (not a sign-in round) was admitted, counted apart from the number's sign-in codes
-    assert limits.admitted == [(SENDER_SUBJECT_PREFIX + event["request"]["userAttributes"]["phone_number"], False, True)]
+    # THEN one message (not a sign-in round) was admitted, counted apart from the number's sign-in codes and other sources
+    phone_number = event["request"]["userAttributes"]["phone_number"]
+    assert limits.admitted == [(sender_subject("CustomSMSSender_SignUp", phone_number), False, True)]
+    assert sender_subject("CustomSMSSender_SignUp", phone_number) == "custom-sms-sender:CustomSMSSender_SignUp:" + phone_number
 
 
 class RefuseAll:

@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
 import sms_otp.delivery
@@ -147,6 +147,43 @@ def test_a_connection_failure_becomes_a_delivery_error(counted: list[str]) -> No
     with pytest.raises(DeliveryError):
         SmsPublisher(PRODUCTION, UnreachableSns()).send(PHONE_NUMBER, TEXT, trigger_source="CustomSMSSender_SignUp")
     assert counted == ["DeliveryFailures"]
+
+
+@pytest.mark.parametrize(
+    ("error_code", "http_status", "retryable"),
+    [("Throttling", 400, True), ("InternalError", 500, True), ("InvalidParameter", 400, False), ("AuthorizationError", 403, False)],
+)
+def test_a_delivery_error_says_whether_a_retry_may_help(
+    stubbed_sns: tuple[Any, Stubber], error_code: str, http_status: int, retryable: bool
+) -> None:
+    # GIVEN SNS answering the publish with an error
+    client, stubber = stubbed_sns
+    stubber.add_client_error("publish", service_error_code=error_code, http_status_code=http_status)
+
+    # WHEN / THEN the delivery error says whether trying later may help, and that nothing was sent
+    with pytest.raises(DeliveryError) as raised:
+        SmsPublisher(PRODUCTION, client).send(PHONE_NUMBER, TEXT, trigger_source="CustomSMSSender_SignUp")
+    assert (raised.value.retryable, raised.value.may_have_been_sent) == (retryable, False)
+
+
+def test_a_publish_whose_first_answer_was_lost_may_have_been_sent() -> None:
+    # GIVEN SNS taking the first attempt and losing its answer, then refusing the second (botocore retries it)
+    client = boto3.client("sns", region_name="us-east-1")
+    attempts: list[int] = []
+
+    def send(**_kwargs: object) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ReadTimeoutError(endpoint_url="https://sns.us-east-1.amazonaws.com/")
+        raise EndpointConnectionError(endpoint_url="https://sns.us-east-1.amazonaws.com/")
+
+    publisher = SmsPublisher(PRODUCTION, client)
+    client.meta.events.register("before-send.sns.Publish", send)
+
+    # WHEN / THEN the delivery error says the message may be on its way, though the last attempt never connected
+    with pytest.raises(DeliveryError) as raised:
+        publisher.send(PHONE_NUMBER, TEXT, trigger_source="CustomSMSSender_SignUp")
+    assert (raised.value.retryable, raised.value.may_have_been_sent) == (True, True)
 
 
 @pytest.mark.parametrize("phone_number", ["+1 415 555 0123", "14155550123", "", "+1415"])

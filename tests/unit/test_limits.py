@@ -4,33 +4,44 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import Counter
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import boto3
+import phonenumbers
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from sms_otp import limits as limits_module
-from sms_otp.errors import PhoneNumberNotAllowedError
+from sms_otp.errors import DeadlineExceededError, PhoneNumberNotAllowedError, SmsOtpError
+from sms_otp.limits import _WRITE_ATTEMPTS as WRITE_ATTEMPTS
 from sms_otp.limits import (
+    BUDGET_SHARDS,
     BudgetExhaustedError,
     LimitStore,
     LimitStoreUnavailableError,
     LockedOutError,
+    Reservation,
     SendLimitError,
     SubjectState,
     budget_key,
+    budget_keys,
     check_send,
     humanize_seconds,
     next_state,
     online_guessing_bound,
+    released_state,
+    shard_caps,
+    shards_to_try,
     subject_key,
 )
-from sms_otp.observability import metrics
+from sms_otp.phone_numbers import number_prefix
 from sms_otp.settings import LimitPolicy
+from sms_otp.time_budget import Deadline
+from tests.testkit.metrics import metric_dimensions
 from tests.testkit.template import resource_properties
 
 pytestmark = pytest.mark.unit
@@ -50,7 +61,8 @@ class FakeClock:
 
 
 def store(policy: LimitPolicy = DEFAULTS, clock: FakeClock | None = None, table: str = "sms-otp-limits") -> LimitStore:
-    return LimitStore(table, policy, boto3.client("dynamodb", region_name="us-east-1"), clock or FakeClock())
+    # No back-off sleeps: races are decided by the order of requests, never by the wall clock.
+    return LimitStore(table, policy, boto3.client("dynamodb", region_name="us-east-1"), clock or FakeClock(), sleep=lambda _seconds: None)
 
 
 # ---------------------------------------------------------------- the policy, pure ---
@@ -117,8 +129,11 @@ def test_next_state_counts_a_round_and_a_message_and_forgets_old_messages() -> N
     # WHEN a first round with a message is admitted
     after = next_state(state, DEFAULTS, START, new_round=True, send=True)
 
-    # THEN the old message is gone, the round is counted, and the version moves on
-    assert after == SubjectState(sent_at=(START - 600, START), failed_rounds=3, locked_until=START, version=8)
+    # THEN the old message is gone, the round is counted, the code awaits its sign-in, and the version moves on
+    assert after == SubjectState(sent_at=(START - 600, START), failed_rounds=3, locked_until=START, version=8, awaiting_sign_in=1)
+
+    # AND a message without a round (the sender's) awaits no sign-in
+    assert next_state(state, DEFAULTS, START, new_round=False, send=True).awaiting_sign_in == 0
 
 
 # ---------------------------------------------------------------- the store, in moto ---
@@ -210,8 +225,10 @@ def test_concurrent_requests_never_exceed_a_limit(aws: None, policy: LimitPolicy
     for thread in threads:
         thread.join()
 
-    # THEN exactly as many as the limits allow were admitted, and the store agrees
+    # THEN exactly as many as the limits allow were admitted, none refused as contended (each lost race is
+    # another request's success, and at most 50 succeed, fewer than the store's attempts), and the store agrees
     assert outcomes.count("sent") == min(admitted, 72)
+    assert outcomes.count("contended") == 0
     item = boto3.client("dynamodb", region_name="us-east-1").get_item(TableName="sms-otp-limits", Key={"pk": {"S": subject_key(PHONE)}})
     assert len(item["Item"]["sent_at"]["L"]) == min(admitted, 72)
 
@@ -256,8 +273,10 @@ def test_the_stack_budget_stops_sends_and_alerts(aws: None, logs: Any) -> None:
 
     # THEN it is refused with a clear message, the metric for the alarm is emitted, and nothing was recorded for it
     assert str(refusal.value) == "We cannot send more codes right now. Please try again in an hour."
-    assert '"SmsBudgetExhausted":[1.0]' in logs.stdout
-    assert '"Dimensions":[["service"]]' in logs.stdout
+    stdout = logs.stdout
+    assert '"SmsBudgetExhausted":[1.0]' in stdout
+    assert '"Dimensions":[["service"]]' in stdout
+    assert {"service": "sms-otp", "reason": "budget"} in metric_dimensions(stdout, "SendRefusals")
     table = boto3.client("dynamodb", region_name="us-east-1")
     assert "Item" not in table.get_item(TableName="sms-otp-limits", Key={"pk": {"S": subject_key("+14155550104")}})
 
@@ -279,7 +298,7 @@ def test_the_limit_store_failing_fails_closed(aws: None, logs: Any, error_code: 
     client = boto3.client("dynamodb", region_name="us-east-1")
     limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
     with Stubber(client) as stub:
-        stub.add_client_error("get_item", service_error_code=error_code, service_message=f"it mentions {PHONE}")
+        stub.add_client_error("batch_get_item", service_error_code=error_code, service_message=f"it mentions {PHONE}")
 
         # WHEN a message is asked for
         with pytest.raises(LimitStoreUnavailableError) as refusal:
@@ -290,6 +309,7 @@ def test_the_limit_store_failing_fails_closed(aws: None, logs: Any, error_code: 
     assert [record["error_code"] for record in logs.records() if record["level"] == "ERROR"] == [error_code]
     assert PHONE not in logs.text
     assert '"LimitStoreFailures":[1.0]' in logs.stdout
+    assert {"service": "sms-otp", "reason": "unavailable"} in metric_dimensions(logs.stdout, "SendRefusals")
 
 
 def test_a_missing_table_fails_closed(aws: None) -> None:
@@ -434,26 +454,22 @@ def test_an_unreachable_limit_store_means_no_code(
     assert sns_outbox.sms_messages() == []
 
 
-def test_a_conflict_on_the_shared_budget_counter_is_retried_not_an_outage(aws: None) -> None:
-    # GIVEN DynamoDB cancelling the first transaction because another send held the budget counter
+def test_a_lost_race_on_the_numbers_item_is_retried_not_an_outage(aws: None) -> None:
+    # GIVEN another invocation writing the number's item between our read and our write, once
     client = boto3.client("dynamodb", region_name="us-east-1")
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
     with Stubber(client) as stub:
+        stub.add_response("batch_get_item", {"Responses": {"sms-otp-limits": []}})
         stub.add_response("get_item", {})
-        stub.add_client_error(
-            "transact_write_items",
-            service_error_code="TransactionCanceledException",
-            service_message="Transaction cancelled",
-            response_meta={},
-            modeled_fields={"CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]},
-        )
+        stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException")
         stub.add_response("get_item", {})
-        stub.add_response("transact_write_items", {})
+        stub.add_response("put_item", {})
+        stub.add_response("update_item", {})
 
         # WHEN a message is asked for
         limits.admit(PHONE, new_round=True, send=True)
 
-        # THEN it was read and written again, and admitted
+        # THEN the item was read and written again, the budget spent once, and the message admitted
         stub.assert_no_pending_responses()
 
 
@@ -481,13 +497,12 @@ def test_cognitos_own_messages_do_not_reveal_who_has_an_account(
 # ---------------------------------------------------------------- what the store counts and logs ---
 
 
-def test_each_refusal_is_counted_under_its_own_name(aws: None) -> None:
+def test_each_refusal_is_counted_by_its_reason(aws: None, logs: Any) -> None:
     # GIVEN a number that was just sent a code, and another locked out after 3 rounds without success
     limits = store(LimitPolicy(lockout_threshold=3, lockout_base_seconds=60, lockout_max_seconds=600))
     limits.admit(PHONE, new_round=True, send=True)
     for _ in range(3):
         limits.admit(OTHER_PHONE, new_round=True, send=False)
-    metrics.clear_metrics()
 
     # WHEN the first asks for another message at once, and the second for another round
     with pytest.raises(SendLimitError):
@@ -495,22 +510,21 @@ def test_each_refusal_is_counted_under_its_own_name(aws: None) -> None:
     with pytest.raises(LockedOutError):
         limits.admit(OTHER_PHONE, new_round=True, send=False)
 
-    # THEN each refusal is counted once, under its own name
-    assert {name: metric["Value"] for name, metric in metrics.metric_set.items()} == {"SendLimitRefusals": [1.0], "LockoutRefusals": [1.0]}
+    # THEN each refusal is counted once by its reason (and once in all, for the alarm)
+    by_reason = [dimensions["reason"] for dimensions in metric_dimensions(logs.stdout, "SendRefusals") if "reason" in dimensions]
+    assert by_reason == ["interval", "lockout"]
+    assert len(metric_dimensions(logs.stdout, "SendRefusals")) == 4
 
 
 def test_a_store_that_stays_contended_refuses_and_alerts(aws: None, logs: Any) -> None:
     # GIVEN every write losing its race (another invocation always changed the item first)
     client = boto3.client("dynamodb", region_name="us-east-1")
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
     with Stubber(client) as stub:
-        for _ in range(6):
+        stub.add_response("batch_get_item", {"Responses": {"sms-otp-limits": []}})
+        for _ in range(WRITE_ATTEMPTS):
             stub.add_response("get_item", {})
-            stub.add_client_error(
-                "transact_write_items",
-                service_error_code="TransactionCanceledException",
-                modeled_fields={"CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}]},
-            )
+            stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException")
 
         # WHEN a message is asked for
         with pytest.raises(LimitStoreUnavailableError):
@@ -581,9 +595,30 @@ def test_the_stack_budget_counts_per_clock_hour() -> None:
     # GIVEN the start of an hour
     hour_start = 3_600 * 500_000
 
-    # WHEN / THEN every second of that hour shares one counter, and the next hour has its own
-    assert budget_key(hour_start) == budget_key(hour_start + 3_599) == "budget#500000"
-    assert budget_key(hour_start + 3_600) == "budget#500001"
+    # WHEN / THEN every second of that hour shares its counters, and the next hour has its own
+    assert budget_keys(hour_start) == budget_keys(hour_start + 3_599) == [f"budget#500000#{shard}" for shard in range(BUDGET_SHARDS)]
+    assert budget_key(hour_start + 3_600, 0) == "budget#500001#0"
+
+
+@pytest.mark.parametrize("budget", [1, 3, 9, 10, 11, 999, 1000, 1_000_000])
+def test_the_budgets_counters_share_it_evenly_and_add_up_to_it(budget: int) -> None:
+    caps = shard_caps(budget)
+    assert (len(caps), sum(caps)) == (BUDGET_SHARDS, budget)
+    assert max(caps) - min(caps) <= 1
+
+
+def test_a_send_tries_its_own_counter_first_then_the_next_with_room() -> None:
+    # GIVEN a number whose own counter (by its hash) is full, and the one after it too
+    key = subject_key(PHONE)
+    own = int(key[-8:], 16) % BUDGET_SHARDS
+    caps = [5] * BUDGET_SHARDS
+    spent = [0] * BUDGET_SHARDS
+    spent[own] = spent[(own + 1) % BUDGET_SHARDS] = 5
+
+    # WHEN / THEN the counters with room come in order from its own, the full ones left out
+    order = shards_to_try(key, spent, caps)
+    assert order == [(own + step) % BUDGET_SHARDS for step in range(2, BUDGET_SHARDS)]
+    assert shards_to_try(key, [0] * BUDGET_SHARDS, caps)[0] == own
 
 
 # ---------------------------------------------------------------- what the table holds ---
@@ -611,67 +646,190 @@ def test_items_expire_a_day_after_their_last_use_or_lock_and_the_budget_two_hour
     # WHEN / THEN each item carries, in the template's TTL attribute, when DynamoDB may delete it
     assert _item(subject_key(PHONE))[ttl_attribute] == {"N": str(START + 86_400)}
     assert _item(subject_key(OTHER_PHONE))[ttl_attribute] == {"N": str(START + 600 + 86_400)}
-    assert _item(budget_key(START))[ttl_attribute] == {"N": str(START + 7_200)}
+    [counter] = [
+        item
+        for item in boto3.client("dynamodb", region_name="us-east-1").scan(TableName="sms-otp-limits")["Items"]
+        if item["pk"]["S"].startswith("budget#")
+    ]
+    assert counter[ttl_attribute] == {"N": str(START + 3_600 + 7_200)}
 
 
-# ---------------------------------------------------------------- how a cancelled transaction is read ---
+# ---------------------------------------------------------------- giving back what an unsent message took ---
+
+
+def test_releasing_gives_back_the_message_and_the_round_and_keeps_what_came_since() -> None:
+    # GIVEN a state where our round at START sent a message and moved the lock, and another message came since
+    reservation = Reservation(subject_key="k", at=START, new_round=True, sent=True, locked_until_before=START - 5, locked_until_after=START)
+    state = SubjectState(sent_at=(START - 600, START, START + 1), failed_rounds=4, locked_until=START, version=9)
+
+    # WHEN / THEN only our message and round go, and the lock goes back to where it was
+    assert released_state(state, reservation) == SubjectState(
+        sent_at=(START - 600, START + 1), failed_rounds=3, locked_until=START - 5, version=10
+    )
+    assert released_state(SubjectState(awaiting_sign_in=2), reservation).awaiting_sign_in == 1
+
+
+def test_releasing_keeps_a_lock_set_by_a_later_round() -> None:
+    # GIVEN a lock moved by a later round than ours
+    reservation = Reservation(subject_key="k", at=START, new_round=True, sent=False, locked_until_before=0, locked_until_after=START)
+    state = SubjectState(sent_at=(), failed_rounds=11, locked_until=START + 1800, version=3)
+
+    # WHEN / THEN our round is given back, the later lock stays
+    assert released_state(state, reservation) == SubjectState(sent_at=(), failed_rounds=10, locked_until=START + 1800, version=4)
+
+
+def test_a_released_message_no_longer_counts_toward_any_limit(aws: None) -> None:
+    # GIVEN a budget of 1 and a message just admitted to a number
+    limits = store(LimitPolicy(stack_messages_per_hour=1))
+    reservation = limits.admit(PHONE, new_round=True, send=True)
+
+    # WHEN it is given back (it was not sent)
+    limits.release(reservation)
+
+    # THEN the number may be sent another at once, within the budget
+    limits.admit(PHONE, new_round=True, send=True)
+
+
+def test_a_failing_release_is_logged_and_keeps_the_allowance_spent(aws: None, logs: Any) -> None:
+    # GIVEN a message admitted, then DynamoDB failing
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    reservation = limits.admit(PHONE, new_round=False, send=True)
+    with Stubber(client) as stub:
+        stub.add_client_error("get_item", service_error_code="InternalServerError", service_message=f"it mentions {PHONE}")
+
+        # WHEN it is given back
+        limits.release(reservation)
+
+    # THEN nothing is raised, the failure is logged without the number and alerts, and the message still counts
+    assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == [
+        "Could not give back an unsent message's allowance"
+    ]
+    assert PHONE not in logs.text
+    assert '"LimitStoreFailures":[1.0]' in logs.stdout
+    with pytest.raises(SendLimitError):
+        limits.admit(PHONE, new_round=False, send=True)
+
+
+# ---------------------------------------------------------------- no item that every send writes ---
+
+
+class RecordingWrites:
+    """Atomic requests (see AtomicRequests) that also note, per thread, the key of every item written."""
+
+    def __init__(self, client: Any) -> None:
+        self._atomic = AtomicRequests(client)
+        self._lock = threading.Lock()
+        self.written: dict[int, set[str]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._atomic, name)
+
+        def call(**request: Any) -> Any:
+            keys: list[str] = []
+            if name == "put_item":
+                keys = [request["Item"]["pk"]["S"]]
+            elif name in ("update_item", "delete_item"):
+                keys = [request["Key"]["pk"]["S"]]
+            elif name == "transact_write_items":
+                keys = [
+                    next(iter(action.values())).get("Key", next(iter(action.values())).get("Item"))["pk"]["S"]
+                    for action in request["TransactItems"]
+                ]
+            with self._lock:
+                self.written.setdefault(threading.get_ident(), set()).update(keys)
+            return method(**request)
+
+        return call
+
+
+def test_concurrent_sends_to_distinct_numbers_never_contend_and_share_no_item(aws: None) -> None:
+    # GIVEN 32 invocations at the same instant, each sending a sign-in code to its own number, in 32 number ranges
+    area_codes = [code for code in map(str, range(201, 400)) if phonenumbers.is_valid_number(phonenumbers.parse(f"+1{code}3000000"))][:32]
+    numbers = [f"+1{code}3000000" for code in area_codes]
+    limits = store()
+    writes = RecordingWrites(limits.client)
+    limits.client = writes
+    barrier = threading.Barrier(32)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def send(number: str) -> None:
+        barrier.wait()
+        try:
+            limits.admit(number, new_round=True, send=True, number_range=number_prefix(number))
+            outcome = "sent"
+        except SmsOtpError as refusal:
+            outcome = type(refusal).__name__
+        with lock:
+            outcomes.append(outcome)
+
+    # WHEN they all run at once
+    threads = [threading.Thread(target=send, args=(number,)) for number in numbers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # THEN every send was admitted: none refused for contention
+    assert outcomes == ["sent"] * 32
+    # AND no item was written by every send (the budget's counters are shared by few, by the numbers' hashes)
+    assert len(writes.written) == 32
+    assert set.intersection(*writes.written.values()) == set()
+    budget = Counter(key for keys in writes.written.values() for key in keys if key.startswith("budget#"))
+    assert sum(budget.values()) == 32
+    assert max(budget.values()) < 32
+
+
+# ---------------------------------------------------------------- how a lost race, and other failures, are read ---
 
 
 def _stubbed_store() -> tuple[LimitStore, Any]:
     client = boto3.client("dynamodb", region_name="us-east-1")
-    return LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock()), client
+    return LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None), client
 
 
 def test_a_round_without_a_message_that_loses_its_race_is_tried_again(aws: None) -> None:
-    # GIVEN a round (no message: one item in the transaction) whose first write loses a race
+    # GIVEN a round (no message: nothing to read first but the number's item) whose first write loses a race
     limits, client = _stubbed_store()
     with Stubber(client) as stub:
         stub.add_response("get_item", {})
-        stub.add_client_error(
-            "transact_write_items",
-            service_error_code="TransactionCanceledException",
-            modeled_fields={"CancellationReasons": [{"Code": "ConditionalCheckFailed"}]},
-        )
+        stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException")
         stub.add_response("get_item", {})
-        stub.add_response("transact_write_items", {})
+        stub.add_response("put_item", {})
 
         # WHEN / THEN it reads again and is admitted
         limits.admit(PHONE, new_round=True, send=False)
         stub.assert_no_pending_responses()
 
 
-class CancellingClient:
-    """A DynamoDB client with no item to read whose transactions are cancelled with these reasons (or none given)."""
+class LosingClient:
+    """A DynamoDB client with no item to read whose every write fails with ``error_code``."""
 
-    def __init__(self, reasons: list[dict[str, str]] | None) -> None:
-        self.response: dict[str, Any] = {"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"}}
-        if reasons is not None:
-            self.response["CancellationReasons"] = reasons
+    def __init__(self, error_code: str) -> None:
+        self.response: dict[str, Any] = {"Error": {"Code": error_code, "Message": "refused"}}
         self.writes = 0
 
     def get_item(self, **_kwargs: object) -> dict[str, Any]:
         return {}
 
-    def transact_write_items(self, **_kwargs: object) -> None:
+    def put_item(self, **_kwargs: object) -> None:
         self.writes += 1
-        raise ClientError(self.response, "TransactWriteItems")  # type: ignore[arg-type]
+        raise ClientError(self.response, "PutItem")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    "reasons",
-    [pytest.param(None, id="no reasons given"), pytest.param([{"Code": "ThrottlingError"}, {"Code": "None"}], id="throttled")],
-)
-def test_a_cancellation_that_is_not_a_lost_race_fails_closed_at_once(logs: Any, reasons: list[dict[str, str]] | None) -> None:
-    # GIVEN a transaction cancelled for another reason than a race
-    client = CancellingClient(reasons)
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+@pytest.mark.parametrize("error_code", ["ProvisionedThroughputExceededException", "ValidationException"])
+def test_a_write_failure_that_is_not_a_lost_race_fails_closed_at_once(logs: Any, error_code: str) -> None:
+    # GIVEN a write refused for another reason than a race
+    client = LosingClient(error_code)
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
 
     # WHEN / THEN refused at once (one write, no retry), as a failure of the store
     with pytest.raises(LimitStoreUnavailableError):
-        limits.admit(PHONE, new_round=True, send=True)
+        limits.admit(PHONE, new_round=True, send=False)
     assert client.writes == 1
     assert [(record["message"], record["error_code"]) for record in logs.records() if record["level"] == "ERROR"] == [
-        ("The limit store failed; nothing is sent", "TransactionCanceledException")
+        ("The limit store failed; nothing is sent", error_code)
     ]
 
 
@@ -700,7 +858,7 @@ def test_the_next_state_forgets_messages_a_day_old_and_changes_only_what_was_ask
     after_round = next_state(state, DEFAULTS, START, new_round=True, send=False)
 
     # THEN the day-old message is forgotten; a message adds its time and leaves the rounds and the lock alone;
-    # a round adds no time and counts one more failed round
+    # a round adds no time and counts one more failed round; neither is a sign-in code awaiting its sign-in
     assert after_message == SubjectState(sent_at=(START - 3_600, START), failed_rounds=2, locked_until=START - 5, version=8)
     assert after_round == SubjectState(sent_at=(START - 3_600,), failed_rounds=3, locked_until=START, version=8)
 
@@ -714,24 +872,35 @@ def test_state_is_read_consistently(aws: None) -> None:
     limits, client = _stubbed_store()
     with Stubber(client) as stub:
         stub.add_response("get_item", {}, {"TableName": "sms-otp-limits", "Key": {"pk": {"S": subject_key(PHONE)}}, "ConsistentRead": True})
-        stub.add_response("transact_write_items", {})
+        stub.add_response("put_item", {})
 
         # WHEN / THEN a round is admitted with that read
         limits.admit(PHONE, new_round=True, send=False)
         stub.assert_no_pending_responses()
 
 
-def test_lost_races_past_the_deadline_are_refused(logs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    # GIVEN every write losing its race, and a clock on which each look takes two seconds
-    readings = iter(range(0, 1_000, 2))
-    monkeypatch.setattr(limits_module.time, "monotonic", lambda: next(readings))
-    client = CancellingClient([{"Code": "ConditionalCheckFailed"}, {"Code": "None"}])
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+class SteppingClock:
+    """A monotonic clock that moves on by ``step`` seconds each time it is read."""
 
-    # WHEN / THEN refused once the deadline has passed (fail closed), after one write
-    with pytest.raises(LimitStoreUnavailableError):
-        limits.admit(PHONE, new_round=True, send=True)
-    assert client.writes == 1
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_lost_races_past_the_deadline_are_refused(logs: Any) -> None:
+    # GIVEN every write losing its race, and a deadline 5 s away on a clock where each look takes a second
+    client = LosingClient("ConditionalCheckFailedException")
+    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
+    deadline = Deadline(5.0, clock=SteppingClock(1.0))
+
+    # WHEN / THEN refused once the deadline has passed (the clear in-time refusal), before the attempts run out
+    with pytest.raises(DeadlineExceededError):
+        limits.admit(PHONE, new_round=True, send=False, deadline=deadline)
+    assert 0 < client.writes < WRITE_ATTEMPTS
 
 
 class LowestDraw:
@@ -745,14 +914,51 @@ class LowestDraw:
         return low
 
 
-def test_lost_races_back_off_with_jitter_doubling_from_20_ms(monkeypatch: pytest.MonkeyPatch) -> None:
-    # GIVEN every write losing its race, a clock that stands still, and a recording random source
+def test_lost_races_back_off_with_jitter_doubling_from_10_ms_up_to_50(monkeypatch: pytest.MonkeyPatch, logs: Any) -> None:
+    # GIVEN every write losing its race, and a recording random source
     draws = LowestDraw()
     monkeypatch.setattr(limits_module, "_BACKOFF", draws)
-    monkeypatch.setattr(limits_module.time, "monotonic", lambda: 0.0)
-    limits = LimitStore("sms-otp-limits", DEFAULTS, CancellingClient([{"Code": "ConditionalCheckFailed"}]), FakeClock())
+    slept: list[float] = []
+    limits = LimitStore("sms-otp-limits", DEFAULTS, LosingClient("ConditionalCheckFailedException"), FakeClock(), sleep=slept.append)
 
-    # WHEN / THEN refused after six writes, having waited up to 20, 40, 80, 160 and 320 ms between them
+    # WHEN / THEN refused after every attempt lost (fail closed), having waited up to 10, 20, 40, then 50 ms between them
     with pytest.raises(LimitStoreUnavailableError):
         limits.admit(PHONE, new_round=True, send=False)
-    assert draws.ranges == [(0, pytest.approx(0.01 * 2**attempt)) for attempt in range(1, 6)]
+    assert draws.ranges == [(0, pytest.approx(min(0.005 * 2**attempt, 0.05))) for attempt in range(1, WRITE_ATTEMPTS)]
+    assert slept == [0] * (WRITE_ATTEMPTS - 1)
+    assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == [
+        "The limit store stayed contended; nothing is sent"
+    ]
+
+
+class FailingBudgetOnce:
+    """The moto client, except that the first update of a budget counter fails on DynamoDB's side."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_item(self, **request: Any) -> Any:
+        if request["Key"]["pk"]["S"].startswith("budget#") and not self.failed:
+            self.failed = True
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "failed"}}, "UpdateItem")  # type: ignore[arg-type]
+        return self._client.update_item(**request)
+
+
+def test_a_store_failure_after_the_numbers_limits_gives_them_back(aws: None) -> None:
+    # GIVEN the number's limits recorded, then the budget's update failing
+    limits = store()
+    limits.client = FailingBudgetOnce(limits.client)
+
+    # WHEN a sign-in code is asked for
+    # THEN it is refused (fail closed)
+    with pytest.raises(LimitStoreUnavailableError):
+        limits.admit(PHONE, new_round=True, send=True, number_range="+1415")
+
+    # AND nothing stays taken: the person may ask again at once, and the range counts one code only
+    limits.admit(PHONE, new_round=True, send=True, number_range="+1415")
+    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName="sms-otp-limits")["Items"]
+    assert sum(int(item.get("sent", {}).get("N", "0")) for item in items if item["pk"]["S"].startswith("pumping#")) == 1

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sms_otp.errors import InvalidPhoneNumberError, UserFacingError
-from sms_otp.phone_numbers import mask_phone_number, parse_e164, stand_in_destination, validate_destination
+from sms_otp.phone_numbers import mask_phone_number, number_prefix, parse_e164, stand_in_destination, validate_destination
 
 pytestmark = pytest.mark.unit
 
@@ -154,3 +154,32 @@ def test_stand_in_destination_depends_on_the_name_and_the_pool() -> None:
     assert stand_in_destination("alice", POOL_ID) == "+*******2289"
     assert stand_in_destination("bob", POOL_ID) == "+*******3557"
     assert stand_in_destination("alice", "us-east-1_OTHER0000") == "+*******4707"
+
+
+@pytest.mark.parametrize(
+    ("number", "prefix"),
+    [
+        pytest.param("+14155550123", "+1415", id="North America: the area code"),
+        pytest.param("+12125550143", "+1212", id="another area code"),
+        pytest.param("+447911123456", "+44791", id="UK mobile: 10-digit national number, first 3"),
+        pytest.param("+33612345678", "+3361", id="France: 9 digits, first 2"),
+        pytest.param("+4915112345678", "+491511", id="Germany: 11 digits, first 4"),
+        pytest.param("+3545512345", "+3545", id="Iceland: 7 digits, the first at least"),
+        pytest.param("+390612345678", "+39061", id="Italy: the leading zero is part of the national number"),
+    ],
+)
+def test_a_number_range_is_the_calling_code_and_all_but_the_last_seven_digits(number: str, prefix: str) -> None:
+    # GIVEN a valid number / WHEN / THEN its range: ten million numbers, the area code in North America
+    assert number_prefix(number) == prefix
+
+
+@given(st.sampled_from(["+14155550123", "+447911123456", "+33612345678", "+4915112345678", "+3545512345"]))
+def test_a_number_range_never_holds_the_last_seven_digits(number: str) -> None:
+    assert not number_prefix(number).endswith(number[-7:])
+    assert number.startswith(number_prefix(number))
+
+
+@pytest.mark.parametrize("value", ["+1 415 555 0123", "14155550123", "", None, "+1415"])
+def test_only_a_valid_e164_number_has_a_range(value: object) -> None:
+    with pytest.raises(InvalidPhoneNumberError):
+        number_prefix(value)

@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 
 from sms_otp.errors import MalformedEventError
 from sms_otp.limits import LimitStore, LockedOutError
+from sms_otp.phone_numbers import number_prefix
 from sms_otp.phone_verification import ClientFlows, mark_phone_verified, post_authentication
 
 pytestmark = pytest.mark.unit
@@ -262,9 +263,11 @@ class RecordingLimits:
 
     def __init__(self) -> None:
         self.reset: list[str] = []
+        self.ranges: list[str | None] = []
 
-    def reset_failures(self, subject: str) -> bool:
+    def reset_failures(self, subject: str, *, number_range: str | None = None) -> bool:
         self.reset.append(subject)
+        self.ranges.append(number_range)
         return True
 
 
@@ -287,8 +290,23 @@ def test_every_sign_in_resets_its_numbers_failed_rounds(
     # WHEN Post Authentication's logic runs
     post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits)  # type: ignore[arg-type]
 
-    # THEN the number's failed rounds are reset, whatever happened to the attribute
+    # THEN the number's failed rounds are reset, whatever happened to the attribute, and the sign-in counts in its range
     assert limits.reset == [event["request"]["userAttributes"]["phone_number"]]
+    assert limits.ranges == [number_prefix(event["request"]["userAttributes"]["phone_number"])]
+
+
+def test_a_sign_in_with_a_number_that_is_not_e164_counts_in_no_range(stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader) -> None:
+    # GIVEN a user whose phone attribute is not a valid E.164 number (set by an administrator of a pool the stack does not own)
+    client, _stubber = stubbed_cognito
+    event = load_event("post_authentication")
+    event["request"]["userAttributes"].update(phone_number="+1 415 555 0123", phone_number_verified="true")
+    limits = RecordingLimits()
+
+    # WHEN Post Authentication's logic runs
+    post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits)  # type: ignore[arg-type]
+
+    # THEN its failed rounds are still reset, and no range is counted
+    assert (limits.reset, limits.ranges) == (["+1 415 555 0123"], [None])
 
 
 @pytest.mark.parametrize("phone_number", [None, ""], ids=["no phone number", "an empty phone number"])

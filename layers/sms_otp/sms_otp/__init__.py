@@ -6,9 +6,11 @@ Modules, one concern each:
 - ``errors``: user-facing errors and the internal ones.
 - ``events``: reading Cognito's trigger events; the only code that knows their shape.
 - ``time_budget``: the timeouts and retries of every AWS client, against Cognito's 5-second wait.
+- ``aws_failures``: which failed AWS calls a retry may mend, and which may still have done their work.
 - ``codes``: one-time codes: draw, hash with salt, verify in constant time, expiry.
 - ``phone_numbers``: parse, validate and mask phone numbers.
 - ``limits``: send limits per number, lockout and the stack's budget, in DynamoDB.
+- ``pumping``: the pumping guard's rule per number range: its window, its cap and its cool-off.
 - ``delivery``: send a text by SNS, to a phone or (test mode) to the test topic.
 - ``sign_up``: the Pre sign-up decision.
 - ``custom_auth``: the Define / Create / Verify Auth Challenge logic.

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sms_otp.codes import IssuedCode, generate_code, verify_answer
-from sms_otp.errors import DeliveryError, MalformedEventError
+from sms_otp.errors import DeadlineExceededError, DeliveryError, MalformedEventError
 from sms_otp.events import (
     ChallengeResult,
     CognitoEvent,
@@ -31,12 +31,13 @@ from sms_otp.events import (
     string_field,
     user_not_found,
 )
-from sms_otp.observability import count, logger
-from sms_otp.phone_numbers import mask_phone_number, stand_in_destination, validate_destination
+from sms_otp.observability import count, count_refusal, logger
+from sms_otp.phone_numbers import mask_phone_number, number_prefix, stand_in_destination, validate_destination
 
 if TYPE_CHECKING:
     from sms_otp.limits import LimitStore
     from sms_otp.settings import Settings
+    from sms_otp.time_budget import Deadline
 
 CUSTOM_CHALLENGE = "CUSTOM_CHALLENGE"
 DELIVERY_MEDIUM = "SMS"
@@ -122,9 +123,11 @@ class LatencyMimic:
     def record(self, seconds: float) -> None:
         self._durations.append(min(seconds, 2.0))
 
-    def imitate(self) -> None:
+    def imitate(self, at_most_seconds: float | None = None) -> None:
+        """Sleep about as long as a real send takes, and never past ``at_most_seconds``."""
         median = self._median(self._durations)
-        self._sleep(max(0.0, median * self._random.uniform(0.8, 1.2)))
+        duration = max(0.0, median * self._random.uniform(0.8, 1.2))
+        self._sleep(duration if at_most_seconds is None else max(0.0, min(duration, at_most_seconds)))
 
 
 def _previous_code(session: list[ChallengeResult]) -> IssuedCode | None:
@@ -133,6 +136,13 @@ def _previous_code(session: list[ChallengeResult]) -> IssuedCode | None:
         if issued is not None:
             return issued
     return None
+
+
+def _may_have_been_sent(error: DeliveryError | DeadlineExceededError) -> bool:
+    """Whether a failed publish may still have sent its code (SNS's answer lost, or the call left running at the deadline)."""
+    if isinstance(error, DeadlineExceededError):
+        return error.abandoned
+    return error.may_have_been_sent
 
 
 def sign_in_message(code: str, ttl_seconds: int) -> str:
@@ -150,6 +160,7 @@ def create_auth_challenge(
     latency: LatencyMimic,
     limits: LimitStore,
     clock: Callable[[], float] = time.time,
+    deadline: Deadline | None = None,
 ) -> None:
     """Issue a code for the first round of a session and reuse it in later rounds.
 
@@ -159,7 +170,28 @@ def create_auth_challenge(
     limits first (lockout; and for the first round the per-number send limits
     and the stack's budget), for an unknown user under the name given, so the
     limits behave the same for both.
+
+    Every AWS call answers by ``deadline`` (the handler's: the Lambda context's
+    remaining time less a margin), or the challenge is refused with
+    :class:`~sms_otp.errors.DeadlineExceededError`, before Cognito gives up.
     """
+    try:
+        _create(event, settings=settings, send_text=send_text, latency=latency, limits=limits, clock=clock, deadline=deadline)
+    except DeadlineExceededError:
+        count_refusal("deadline")
+        raise
+
+
+def _create(
+    event: CognitoEvent,
+    *,
+    settings: Settings,
+    send_text: SendText,
+    latency: LatencyMimic,
+    limits: LimitStore,
+    clock: Callable[[], float],
+    deadline: Deadline | None,
+) -> None:
     if challenge_name_of(event) != CUSTOM_CHALLENGE:
         raise MalformedEventError("request.challengeName must be CUSTOM_CHALLENGE")
     session = session_of(event)
@@ -176,11 +208,16 @@ def create_auth_challenge(
             raise DeliveryError()
         subject = phone_number
         destination = mask_phone_number(phone_number)
+    number_range = None
     if not unknown_user or username.startswith("+"):
         # The number must be one this deployment may send to, whether or not the user exists.
-        validate_destination(subject, settings.allowed_country_codes)
+        number_range = number_prefix(validate_destination(subject, settings.allowed_country_codes))
     issued = _previous_code(session)
-    limits.admit(subject, new_round=True, send=issued is None)
+    # The send is recorded before the code is published, and given back if it certainly did not go out.
+    # An unknown user meets the pumping guard as a real one would, but never counts in it.
+    reservation = limits.admit(
+        subject, new_round=True, send=issued is None, number_range=number_range, anonymous=unknown_user, deadline=deadline
+    )
     if issued is not None:
         logger.info("Reusing the code issued earlier in this session", extra={"round": len(session) + 1})
     else:
@@ -188,11 +225,17 @@ def create_auth_challenge(
         issued = IssuedCode.issue(code, issued_at=int(clock()))
         if unknown_user:
             # Nothing is sent: the code exists only so the response has the same shape.
-            latency.imitate()
+            latency.imitate(deadline.remaining() if deadline is not None else None)
             count("UnknownUserChallenges")
         else:
             started = time.perf_counter()
-            send_text(subject, sign_in_message(code, settings.otp_ttl_seconds))
+            try:
+                send_text(subject, sign_in_message(code, settings.otp_ttl_seconds))
+            except (DeliveryError, DeadlineExceededError) as error:
+                if not _may_have_been_sent(error):
+                    # No code reached the person: their retry must not meet the interval, nor this round the lockout.
+                    limits.release(reservation, deadline=deadline.with_grace() if deadline is not None else None)
+                raise
             latency.record(time.perf_counter() - started)
             count("CodesSent")
 

@@ -6,6 +6,14 @@ wrapped by the stack's KMS key, and the encryption context
 ``{"userpool-id": <pool id>}``. Reading it therefore needs the commitment policy
 ``REQUIRE_ENCRYPT_ALLOW_DECRYPT``. A ciphertext made for another pool is refused
 even when the key would open it.
+
+The sender is invoked asynchronously: Lambda retries an invocation that raises.
+So a failure a retry may mend (KMS or SNS throttled, failing, timed out or out
+of reach) raises :class:`~sms_otp.errors.KeyServiceUnavailableError` or a
+retryable :class:`~sms_otp.errors.DeliveryError`, and a refusal that would only
+repeat (another pool's code, a ciphertext that is not one, a number not
+allowed, a limit reached) ends the invocation quietly. Either way, a message
+that was not sent gives its allowance back (see :func:`send_custom_sms`).
 """
 
 from __future__ import annotations
@@ -24,16 +32,17 @@ from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
 from aws_encryption_sdk.identifiers import CommitmentPolicy
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.errors import CodeDecryptionError, MalformedEventError
+from sms_otp.aws_failures import CallRecorder, is_transient
+from sms_otp.errors import CodeDecryptionError, DeliveryError, KeyServiceUnavailableError, MalformedEventError, aws_error_code
 from sms_otp.events import code_of, phone_number_of, string_field, trigger_source_of
-from sms_otp.limits import SENDER_SUBJECT_PREFIX
+from sms_otp.limits import sender_subject
 from sms_otp.observability import count, logger
 from sms_otp.phone_numbers import validate_destination
 from sms_otp.time_budget import KMS_CONFIG
 
 if TYPE_CHECKING:
     from sms_otp.events import CognitoEvent
-    from sms_otp.limits import LimitStore
+    from sms_otp.limits import LimitStore, Reservation
 
 USER_POOL_CONTEXT_KEY = "userpool-id"
 # One worker per container: decryption overlaps the limits check (see send_custom_sms).
@@ -71,10 +80,19 @@ class CodeDecryptor:
         session = botocore_session or botocore.session.Session()
         # The provider builds its KMS client from the session: give it short timeouts, not botocore's 60 s.
         session.set_default_client_config(KMS_CONFIG)
+        # The provider re-raises a KMS error as its own DecryptKeyError, without the original: the
+        # session's events keep it, so a throttled KMS is told apart from a key that will never open the code.
+        self._kms_calls = CallRecorder("kms", "Decrypt")
+        self._kms_calls.attach(session)
         self._key_provider = aws_encryption_sdk.StrictAwsKmsMasterKeyProvider(key_ids=[key_arn], botocore_session=session)
 
     def decrypt(self, ciphertext: str, user_pool_id: str) -> str:
-        """Return the plaintext code, or raise :class:`CodeDecryptionError` with the reason."""
+        """Return the plaintext code.
+
+        Raises :class:`KeyServiceUnavailableError` when KMS failed in a way a later
+        try may mend, and :class:`CodeDecryptionError`, with the reason, when the
+        code can never be read.
+        """
         if len(ciphertext) > MAX_CIPHERTEXT_CHARACTERS:
             raise CodeDecryptionError("the code ciphertext is too long to be Cognito's")
         try:
@@ -82,11 +100,15 @@ class CodeDecryptor:
         except (binascii.Error, ValueError) as error:
             raise CodeDecryptionError("the code is not valid base64") from error
         source = io.BytesIO(message)
+        self._kms_calls.clear()
         try:
             with self._client.stream(mode="d", source=source, key_provider=self._key_provider) as decryptor:
                 plaintext = decryptor.read()
                 header = decryptor.header
         except (AWSEncryptionSDKClientError, ClientError, BotoCoreError) as error:
+            kms_failure = self._kms_calls.failure or error
+            if is_transient(kms_failure):
+                raise KeyServiceUnavailableError(f"KMS could not decrypt the code for now ({aws_error_code(kms_failure)})") from error
             raise CodeDecryptionError(f"the code could not be decrypted with the stack's KMS key ({type(error).__name__})") from error
         except Exception as error:
             # The SDK raises plain errors (struct, value) on some truncated messages.
@@ -126,25 +148,41 @@ def send_custom_sms(
     ciphertext = code_of(event)
     if ciphertext is None and trigger_source != ACCOUNT_TAKEOVER_SOURCE:
         raise MalformedEventError(f"{trigger_source} requires request.code")
-    code = _decrypt_within_limits(ciphertext, user_pool_id, phone_number, decryptor=decryptor, limits=limits)
-    send_text(phone_number, sms_text(trigger_source, code, phone_number), trigger_source=trigger_source)
+    subject = sender_subject(trigger_source, phone_number)
+    # Reserve, then give back what did not go out, rather than count only what SNS took: counting after
+    # the send would let concurrent invocations (Lambda's retries, Cognito's duplicates) all pass the
+    # check before any is counted; a reservation is a cap they can never exceed together.
+    reservation, code = _decrypt_within_limits(ciphertext, user_pool_id, subject, decryptor=decryptor, limits=limits)
+    try:
+        send_text(phone_number, sms_text(trigger_source, code, phone_number), trigger_source=trigger_source)
+    except DeliveryError as error:
+        if not error.may_have_been_sent:
+            limits.release(reservation)
+        raise
     count("CodesDelivered" if code is not None else "NotificationsDelivered")
     logger.info("Custom SMS sent", extra={"has_code": code is not None})
 
 
 def _decrypt_within_limits(
-    ciphertext: str | None, user_pool_id: str, phone_number: str, *, decryptor: CodeDecryptor, limits: LimitStore
-) -> str | None:
-    """Admit one more message to ``phone_number`` and decrypt ``ciphertext`` (if any) meanwhile; return the code."""
+    ciphertext: str | None, user_pool_id: str, subject: str, *, decryptor: CodeDecryptor, limits: LimitStore
+) -> tuple[Reservation, str | None]:
+    """Reserve one more message under ``subject`` and decrypt ``ciphertext`` (if any) meanwhile.
+
+    Returns the reservation and the code. A code that fails to decrypt gives the
+    reservation back before the error goes on.
+    """
     # The KMS round trip of the decryption runs while the limits are checked: neither needs the other.
-    # A code that then fails to decrypt has spent one message of its number's limits, never a message.
     pending_code = _DECRYPTION.submit(decryptor.decrypt, ciphertext, user_pool_id) if ciphertext is not None else None
     try:
-        # Counted apart from sign-in codes: Cognito sends these only for accounts that exist, so a
-        # shared count would let a "forgot password" followed by a sign-in tell who has an account.
-        limits.admit(SENDER_SUBJECT_PREFIX + phone_number, new_round=False, send=True)
+        reservation = limits.admit(subject, new_round=False, send=True)
     except BaseException:
         if pending_code is not None:
             pending_code.cancel()
         raise
-    return pending_code.result() if pending_code is not None else None
+    if pending_code is None:
+        return reservation, None
+    try:
+        return reservation, pending_code.result()
+    except BaseException:
+        limits.release(reservation)
+        raise

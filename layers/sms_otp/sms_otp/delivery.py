@@ -7,7 +7,10 @@ with the intended recipient and the trigger source as message attributes so
 testers can route numbers to different inboxes with subscription filter policies.
 
 A failed publish raises :class:`~sms_otp.errors.DeliveryError`: nothing is
-silently lost.
+silently lost. The error says whether a retry may help (SNS throttled, failing
+or out of reach) and whether SNS may have taken the message anyway (an answer
+lost to a read timeout, on any attempt), so the caller knows whether the
+message's allowance may be given back.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.errors import DeliveryError, aws_error_code
+from sms_otp.aws_failures import CallRecorder, is_transient, may_have_reached_the_service
+from sms_otp.errors import DeadlineExceededError, DeliveryError, aws_error_code
 from sms_otp.observability import count, logger
 from sms_otp.phone_numbers import mask_phone_number, validate_destination
-from sms_otp.time_budget import SNS_CONFIG
+from sms_otp.time_budget import SNS_CONFIG, Deadline
 
 if TYPE_CHECKING:
     from sms_otp.settings import Settings
@@ -42,36 +46,48 @@ class SmsPublisher:
 
     def __init__(self, settings: Settings, client: Any = None) -> None:
         self._settings = settings
+        self._publishes = CallRecorder("sns", "Publish")
+        self._client = None
+        if client is not None:
+            self._use(client)
+
+    def _use(self, client: Any) -> None:
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if events is not None:
+            self._publishes.attach(events)
         self._client = client
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = sns_client()
+            self._use(sns_client())
         return self._client
 
-    def send(self, phone_number: str, text: str, *, trigger_source: str) -> str:
+    def send(self, phone_number: str, text: str, *, trigger_source: str, deadline: Deadline | None = None) -> str:
         """Send ``text`` to ``phone_number`` (E.164) and return SNS's message id.
 
         Raises :class:`~sms_otp.errors.InvalidPhoneNumberError` for a number that
         is not valid E.164, :class:`~sms_otp.errors.PhoneNumberNotAllowedError`
-        for one this deployment refuses (country, premium rate), and
-        :class:`~sms_otp.errors.DeliveryError` when SNS does not take the message.
+        for one this deployment refuses (country, premium rate),
+        :class:`~sms_otp.errors.DeliveryError` when SNS does not take the message,
+        and :class:`~sms_otp.errors.DeadlineExceededError` when SNS has not
+        answered by ``deadline`` (``abandoned``: the publish may still go out).
         """
         recipient = validate_destination(phone_number, self._settings.allowed_country_codes)
         if self._settings.test_mode:
             request = self._test_mode_request(recipient, text, trigger_source)
         else:
             request = self._sms_request(recipient, text)
+        client = self.client
         try:
-            response = self.client.publish(**request)
-        except (ClientError, BotoCoreError) as error:
+            response = (deadline or Deadline.unbounded()).call(self._publish, client, request, recipient)
+        except DeadlineExceededError as error:
             logger.error(
-                "SNS did not take the message",
-                extra={"error_code": aws_error_code(error), "recipient": mask_phone_number(recipient)},
+                "SNS did not answer in time",
+                extra={"recipient": mask_phone_number(recipient), "may_have_been_sent": error.abandoned},
             )
             count("DeliveryFailures")
-            raise DeliveryError() from None
+            raise
         count("MessagesSent")
         message_id = str(response.get("MessageId", ""))
         logger.info(
@@ -79,6 +95,27 @@ class SmsPublisher:
             extra={"recipient": mask_phone_number(recipient), "test_mode": self._settings.test_mode, "message_id": message_id},
         )
         return message_id
+
+    def _publish(self, client: Any, request: dict[str, Any], recipient: str) -> dict[str, Any]:
+        """Publish, or raise :class:`~sms_otp.errors.DeliveryError`; run in the thread that makes the call (the recorder is per thread)."""
+        self._publishes.clear()
+        try:
+            response: dict[str, Any] = client.publish(**request)
+        except (ClientError, BotoCoreError) as error:
+            retryable = is_transient(error)
+            may_have_been_sent = may_have_reached_the_service(error) or self._publishes.reached
+            logger.error(
+                "SNS did not take the message",
+                extra={
+                    "error_code": aws_error_code(error),
+                    "recipient": mask_phone_number(recipient),
+                    "retryable": retryable,
+                    "may_have_been_sent": may_have_been_sent,
+                },
+            )
+            count("DeliveryFailures")
+            raise DeliveryError(retryable=retryable, may_have_been_sent=may_have_been_sent) from None
+        return response
 
     def _sms_request(self, recipient: str, text: str) -> dict[str, Any]:
         attributes = {"AWS.SNS.SMS.SMSType": _string_attribute("Transactional")}

@@ -29,12 +29,38 @@ class PhoneNumberNotAllowedError(UserFacingError):
 
 
 class DeliveryError(UserFacingError):
-    """A message could not be sent; nothing was delivered."""
+    """A message could not be sent.
+
+    ``retryable`` says whether trying again later may succeed (SNS throttled or
+    unreachable, rather than refusing the message); ``may_have_been_sent``,
+    whether SNS may have taken the message although no answer came back (a read
+    timeout), so that its allowance must stay spent.
+    """
+
+    def __init__(
+        self,
+        message: str = "We could not send the code. Please try again later.",
+        *,
+        retryable: bool = True,
+        may_have_been_sent: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.may_have_been_sent = may_have_been_sent
+
+
+class DeadlineExceededError(UserFacingError):
+    """The trigger's time ran out before an AWS call answered.
+
+    ``abandoned`` says whether the call had started: it then goes on in the
+    background and may still do its work (a publish may still send its message).
+    """
 
     retryable = True
 
-    def __init__(self, message: str = "We could not send the code. Please try again later.") -> None:
-        super().__init__(message)
+    def __init__(self, *, abandoned: bool) -> None:
+        super().__init__("We could not send a code in time. Please try again in a moment.")
+        self.abandoned = abandoned
 
 
 class InternalError(SmsOtpError):
@@ -53,10 +79,16 @@ class MalformedEventError(SmsOtpError):
 
 
 class CodeDecryptionError(SmsOtpError):
-    """A Custom SMS Sender code could not be decrypted, or was not meant for this pool."""
+    """A Custom SMS Sender code could not be decrypted, or was not meant for this pool; trying again cannot help."""
 
 
-def aws_error_code(error: Exception) -> str:
+class KeyServiceUnavailableError(SmsOtpError):
+    """KMS could not decrypt a code for now (throttled, failing, or out of reach); a later try may succeed."""
+
+    retryable = True
+
+
+def aws_error_code(error: BaseException) -> str:
     """The AWS error code of an SDK error (``Throttling``...), or its class name; safe to log.
 
     AWS error messages can echo request parameters such as phone numbers, so

@@ -42,6 +42,23 @@ def count_for_alarm(name: str) -> None:
         pass
 
 
+def count_refusal(reason: str) -> None:
+    """Count one refusal by the limits, as ``SendRefusals`` by ``reason`` and, for the alarm on their rate, in all."""
+    with single_metric(name="SendRefusals", unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="reason", value=reason)
+    count_for_alarm("SendRefusals")
+
+
+def count_range_stopped(number_range: str) -> None:
+    """Count one stop of a number range by the pumping guard: by range (dimension ``number_range``) and, for the alarm, in all.
+
+    A range is a calling code and the first digits of a number, never a whole number.
+    """
+    with single_metric(name="PumpingRangesStopped", unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="number_range", value=number_range)
+    count_for_alarm("PumpingRangesStopped")
+
+
 def tracing_enabled() -> bool:
     """Whether X-Ray tracing was asked for (Powertools' own switch, set by the template)."""
     return os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").strip().lower() == "false"

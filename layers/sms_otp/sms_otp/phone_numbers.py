@@ -68,6 +68,27 @@ def validate_destination(value: object, allowed_country_codes: frozenset[int]) -
     return format_e164(number)
 
 
+NUMBER_RANGE_DIGITS = 7
+"""The last digits a number range leaves out: a range holds up to ten million numbers."""
+
+
+def number_prefix(value: object) -> str:
+    """The range a valid E.164 number belongs to, for the pumping guard: ``+`` and its first digits.
+
+    The country calling code and the national number without its last 7 digits
+    (at least its first digit): in the North American plan, the area code
+    (``+1415`` for +1 415 555 0123); elsewhere a block of the same size, ten
+    million numbers (``+44791`` for +44 7911 123456, ``+3361`` for +33 6 12 34 56 78).
+    Raises :class:`InvalidPhoneNumberError` for anything else. Never a whole
+    number: safe for logs and metrics.
+    """
+    number = parse_e164(value)
+    import phonenumbers  # noqa: PLC0415 - on first use (see the module docstring)
+
+    national = phonenumbers.national_significant_number(number)
+    return f"+{number.country_code}{national[: max(1, len(national) - NUMBER_RANGE_DIGITS)]}"
+
+
 def mask_phone_number(value: object) -> str:
     """Mask all but the last four digits, the way Cognito shows a destination: ``+*******0123``.
 

@@ -1,8 +1,9 @@
-"""Post Authentication: end any lockout, and mark the phone verified after a sign-in that proved it.
+"""Post Authentication: end any lockout, count the sign-in for the pumping guard, and mark the phone verified.
 
 A successful sign-in resets the number's count of sign-in rounds without success
 (see :mod:`sms_otp.limits`), so its owner is never locked out by the rounds
-that led to it.
+that led to it, and counts as a completed sign-in in its number range (see
+:mod:`sms_otp.pumping`) when a sign-in code was sent to it.
 
 A correct one-time code proves the person holds the phone, so a sign-in by code
 sets ``phone_number_verified=true``. The Post Authentication event does not say
@@ -24,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.errors import aws_error_code
+from sms_otp.errors import InvalidPhoneNumberError, aws_error_code
 from sms_otp.events import client_id_of, optional_phone_number_of, phone_number_verified, string_field
 from sms_otp.observability import count, logger
+from sms_otp.phone_numbers import number_prefix
 from sms_otp.time_budget import COGNITO_CONFIG
 
 if TYPE_CHECKING:
@@ -95,4 +97,12 @@ def post_authentication(event: CognitoEvent, *, cognito_client: Any, client_flow
         logger.info("No phone number: nothing to verify and no lockout to end")
         return
     mark_phone_verified(event, cognito_client=cognito_client, client_flows=client_flows)
-    limits.reset_failures(phone_number)
+    limits.reset_failures(phone_number, number_range=_number_range(phone_number))
+
+
+def _number_range(phone_number: str) -> str | None:
+    """The number's range for the pumping guard; ``None`` for a number that is not valid E.164 (nothing to count)."""
+    try:
+        return number_prefix(phone_number)
+    except InvalidPhoneNumberError:
+        return None

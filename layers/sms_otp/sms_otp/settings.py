@@ -95,6 +95,9 @@ LOCKOUT_THRESHOLD = WholeNumber("LOCKOUT_THRESHOLD", "LockoutThreshold", 10, 3, 
 LOCKOUT_BASE_SECONDS = WholeNumber("LOCKOUT_BASE_SECONDS", "LockoutBaseSeconds", 900, 60, 86_400)
 LOCKOUT_MAX_SECONDS = WholeNumber("LOCKOUT_MAX_SECONDS", "LockoutMaxSeconds", 86_400, 60, 604_800)
 STACK_MESSAGES_PER_HOUR = WholeNumber("STACK_MESSAGES_PER_HOUR", "StackMessagesPerHour", 100, 1, 1_000_000)
+PUMPING_MIN_SENDS = WholeNumber("PUMPING_MIN_SENDS", "PumpingMinSends", 10, 1, 10_000)
+PUMPING_MIN_CONVERSION_PERCENT = WholeNumber("PUMPING_MIN_CONVERSION_PERCENT", "PumpingMinConversionPercent", 20, 0, 100)
+PUMPING_COOL_OFF_SECONDS = WholeNumber("PUMPING_COOL_OFF_SECONDS", "PumpingCoolOffSeconds", 900, 60, 86_400)
 TEST_MODE = Switch("TEST_MODE", "TestMode", default=False)
 PASSWORD_SIGN_IN = Switch("PASSWORD_SIGN_IN", "PasswordSignIn", default=False)
 SMS_SENDER_ID = OptionalText(
@@ -127,6 +130,9 @@ TABLE: tuple[WholeNumber | Switch | OptionalText, ...] = (
     LOCKOUT_BASE_SECONDS,
     LOCKOUT_MAX_SECONDS,
     STACK_MESSAGES_PER_HOUR,
+    PUMPING_MIN_SENDS,
+    PUMPING_MIN_CONVERSION_PERCENT,
+    PUMPING_COOL_OFF_SECONDS,
     TEST_MODE,
     PASSWORD_SIGN_IN,
     SMS_SENDER_ID,
@@ -150,6 +156,9 @@ class LimitPolicy:
     lockout_base_seconds: int = LOCKOUT_BASE_SECONDS.default
     lockout_max_seconds: int = LOCKOUT_MAX_SECONDS.default
     stack_messages_per_hour: int = STACK_MESSAGES_PER_HOUR.default
+    pumping_min_sends: int = PUMPING_MIN_SENDS.default
+    pumping_min_conversion_percent: int = PUMPING_MIN_CONVERSION_PERCENT.default
+    pumping_cool_off_seconds: int = PUMPING_COOL_OFF_SECONDS.default
 
     def lockout_seconds(self, failed_rounds: int) -> int:
         """How long new challenges are refused after ``failed_rounds`` rounds without success.
@@ -178,6 +187,9 @@ class LimitPolicy:
             lockout_base_seconds=LOCKOUT_BASE_SECONDS.read(env),
             lockout_max_seconds=LOCKOUT_MAX_SECONDS.read(env),
             stack_messages_per_hour=STACK_MESSAGES_PER_HOUR.read(env),
+            pumping_min_sends=PUMPING_MIN_SENDS.read(env),
+            pumping_min_conversion_percent=PUMPING_MIN_CONVERSION_PERCENT.read(env),
+            pumping_cool_off_seconds=PUMPING_COOL_OFF_SECONDS.read(env),
         )
 
 
