@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import subprocess
 from pathlib import Path
@@ -56,3 +57,18 @@ def test_files_speak_of_the_product_alone() -> None:
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()[:100]}")
     # THEN there are none: work history belongs in commit messages
     assert offenders == []
+
+
+@pytest.mark.unit
+def test_pytest_collects_every_folder_that_holds_tests(request: pytest.FixtureRequest) -> None:
+    # GIVEN every folder under tests/ that holds a test module, and the folder names pytest
+    # never enters on its own (its defaults include "build" and "dist")
+    folders = {path.parent.relative_to(ROOT / "tests") for path in (ROOT / "tests").rglob("test_*.py")}
+    skipped_names = request.config.getini("norecursedirs")
+    # WHEN each folder's path is read part by part, as pytest walks down from testpaths
+    unreached = sorted(
+        str(folder) for folder in folders if any(fnmatch.fnmatch(part, name) for part in folder.parts for name in skipped_names)
+    )
+    # THEN no folder is one that a plain `pytest` (what make test runs) would leave out
+    assert folders
+    assert unreached == []
