@@ -41,6 +41,7 @@ from sms_otp.limits import (
 from sms_otp.phone_numbers import number_prefix
 from sms_otp.settings import LimitPolicy
 from sms_otp.time_budget import Deadline
+from tests.testkit.atomic_requests import AtomicRequests
 from tests.testkit.metrics import metric_dimensions
 from tests.testkit.template import resource_properties
 
@@ -166,27 +167,6 @@ def test_the_table_holds_no_phone_number(aws: None) -> None:
     # THEN it is keyed by a hash, and the number (or its digits) appear nowhere
     assert subject_key(PHONE) in {item["pk"]["S"] for item in items}
     assert PHONE[1:] not in repr(items)
-
-
-class AtomicRequests:
-    """Makes each request atomic, as DynamoDB does; moto's backend is not thread-safe on its own.
-
-    Threads still interleave between requests (between the read and the
-    conditional write), which is the race the limits must survive.
-    """
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._client, name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return method(*args, **kwargs)
-
-        return call
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from sms_otp import pumping
 from sms_otp.limits import LimitStore, LimitStoreUnavailableError, RangeStoppedError, SendLimitError, subject_key
 from sms_otp.pumping import RangeWindow, next_stop, send_cap
 from sms_otp.settings import LimitPolicy
+from tests.testkit.atomic_requests import AtomicRequests
 from tests.testkit.metrics import metric_dimensions
 from tests.testkit.template import load_template, resource_properties
 
@@ -241,27 +242,6 @@ def test_the_stop_ends_after_its_cool_off_and_the_range_gets_the_minimum_again(a
 
     # THEN it gets the minimum again, and is stopped again
     assert again == [True] * 10 + [False] * 10
-
-
-class AtomicRequests:
-    """Makes each request atomic, as DynamoDB does; moto's backend is not thread-safe on its own.
-
-    Threads still interleave between requests (between the read and the conditional
-    write), which is the race the guard must survive.
-    """
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._client, name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return method(*args, **kwargs)
-
-        return call
 
 
 def test_concurrent_sends_to_a_range_never_exceed_the_minimum(aws: None) -> None:

@@ -424,25 +424,30 @@ class LimitStore:
         caps = shard_caps(self.policy.stack_messages_per_hour)
         for shard in shards_to_try(subject_key, spent, caps):
             key = budget_key(now, shard)
-            try:
-                deadline.call(
-                    self.client.update_item,
-                    TableName=self.table_name,
-                    Key={"pk": {"S": key}},
-                    UpdateExpression="ADD sent :one SET expires_at = :expires_at",
-                    ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
-                    ExpressionAttributeValues={
-                        ":one": {"N": "1"},
-                        ":cap": {"N": str(caps[shard])},
-                        ":expires_at": {"N": str((now // HOUR_SECONDS + 3) * HOUR_SECONDS)},
-                    },
-                )
-            except ClientError as error:
-                if aws_error_code(error) != "ConditionalCheckFailedException":
-                    raise
-                continue  # filled since it was read: on to the next one with room
-            return key
+            if self._count_under_cap(key, caps[shard], (now // HOUR_SECONDS + 3) * HOUR_SECONDS, deadline):
+                return key
+            # filled since it was read: on to the next one with room
         raise self._budget_spent()
+
+    def _count_under_cap(self, key: str, cap: int, expires_at: int, deadline: Deadline) -> bool:
+        """Add one to the counter ``key`` if it is still below ``cap``; False when it is full.
+
+        The cap holds against every concurrent send: DynamoDB applies one item's updates one at a time.
+        """
+        try:
+            deadline.call(
+                self.client.update_item,
+                TableName=self.table_name,
+                Key={"pk": {"S": key}},
+                UpdateExpression="ADD sent :one SET expires_at = :expires_at",
+                ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
+                ExpressionAttributeValues={":one": {"N": "1"}, ":cap": {"N": str(cap)}, ":expires_at": {"N": str(expires_at)}},
+            )
+        except ClientError as error:
+            if aws_error_code(error) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def _budget_spent(self) -> BudgetExhaustedError:
         logger.warning("The stack's hourly message budget is spent")
@@ -491,24 +496,11 @@ class LimitStore:
         """Add this send to the range's current bucket, if the rule still allows it there; return the bucket's key."""
         key = pumping.bucket_key(window.prefix, window.bucket)
         cap = pumping.send_cap(self.policy, window)
-        try:
-            deadline.call(
-                self.client.update_item,
-                TableName=self.table_name,
-                Key={"pk": {"S": key}},
-                UpdateExpression="ADD sent :one SET expires_at = :expires_at",
-                # The cap holds against every concurrent send: DynamoDB applies one item's updates one at a time.
-                ConditionExpression="attribute_not_exists(sent) OR sent < :cap",
-                ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":cap": {"N": str(cap)},
-                    ":expires_at": {"N": str((window.bucket + pumping.WINDOW_BUCKETS + 1) * pumping.BUCKET_SECONDS)},
-                },
-            )
-        except ClientError as error:
-            if aws_error_code(error) != "ConditionalCheckFailedException":
-                raise
-            raise RangeStoppedError(self._stop_range(window, now, deadline)) from None
+        if cap is None:  # a range has a window only while the guard is on
+            raise ValueError("the pumping guard is off: there is no range to count in")
+        expires_at = (window.bucket + pumping.WINDOW_BUCKETS + 1) * pumping.BUCKET_SECONDS
+        if not self._count_under_cap(key, cap, expires_at, deadline):
+            raise RangeStoppedError(self._stop_range(window, now, deadline))
         return key
 
     def _stop_range(self, window: pumping.RangeWindow, now: int, deadline: Deadline) -> int:
