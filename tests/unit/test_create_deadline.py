@@ -196,3 +196,46 @@ def test_an_unknown_users_imitated_send_never_outlasts_the_deadline() -> None:
 
     # THEN it sleeps until the deadline at most, and not at all past it
     assert slept == [0.3, 0.0]
+
+
+class StallingBudgetUpdate:
+    """The moto client, except that the first update of a budget counter waits until ``resume`` is set, then goes on."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.resume = threading.Event()
+        self.ended = threading.Event()
+        self._stalled = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_item(self, **request: Any) -> Any:
+        if request["Key"]["pk"]["S"].startswith("budget#") and not self._stalled:
+            self._stalled = True
+            self.resume.wait(timeout=30)
+            try:
+                return self._client.update_item(**request)
+            finally:
+                self.ended.set()
+        return self._client.update_item(**request)
+
+
+def test_a_deadline_passed_after_the_numbers_limits_were_recorded_gives_them_back(
+    *, create: ModuleType, sns_outbox: Any, load_event: EventLoader, lambda_context: object
+) -> None:
+    # GIVEN the number's send recorded, then the budget's update stalling past the deadline
+    stalling = StallingBudgetUpdate(create.LIMITS.client)
+    create.LIMITS.client = stalling
+
+    # WHEN a sign-in starts with 1.2 s left
+    with pytest.raises(DeadlineExceededError):
+        create.lambda_handler(load_event("create_auth_challenge"), ShortContext(remaining_ms=1_200))
+    stalling.resume.set()
+    assert stalling.ended.wait(timeout=30)
+
+    # THEN no code went out, and the person's retry at once is not told to wait: it gets a code
+    assert sns_outbox.topic_messages() == []
+    create.lambda_handler(load_event("create_auth_challenge"), lambda_context)
+    [message] = sns_outbox.topic_messages()
+    assert message["Message"].startswith("Your sign-in code is ")

@@ -9,8 +9,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from botocore.stub import Stubber
 
-from sms_otp.errors import UserFacingError
+from sms_otp.errors import DeliveryError, KeyServiceUnavailableError, UserFacingError
+from sms_otp.limits import RangeStoppedError
 
 pytestmark = [pytest.mark.unit, pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")]
 
@@ -169,3 +171,61 @@ def test_pre_sign_up_and_post_authentication_log_no_full_phone_number_at_debug(
     premium = refused["request"]["userAttributes"]["phone_number"]
     assert premium not in text
     assert premium[1:] not in text
+
+
+def test_refusals_failures_and_given_back_allowances_log_no_secret_at_debug(
+    *,
+    debug_logs: Any,
+    sns_outbox: Any,
+    kms_key_arn: str,
+    encrypt_code: Callable[[bytes, str, str], str],
+    load_handler: Callable[..., ModuleType],
+    load_event: EventLoader,
+    lambda_context: object,
+) -> None:
+    # GIVEN Create and the Custom SMS Sender at DEBUG
+    create = load_handler("create_auth_challenge")
+    sender = load_handler("custom_sms_sender", SMS_KEY_ARN=kms_key_arn)
+
+    # WHEN a publish fails and its send is given back, then the retry gets its code
+    with Stubber(create.PUBLISHER.client) as sns:
+        sns.add_client_error("publish", service_error_code="Throttling", service_message=f"it mentions {PHONE_NUMBER}")
+        with pytest.raises(DeliveryError):
+            create.lambda_handler(load_event("create_auth_challenge"), lambda_context)
+    create.lambda_handler(load_event("create_auth_challenge"), lambda_context)
+    # AND fresh numbers of another range ask for codes until the pumping guard stops it
+    pumped = [f"+1646200{n:04d}" for n in range(create.SETTINGS.limits.pumping_min_sends + 1)]
+    for number in pumped[:-1]:
+        event = load_event("create_auth_challenge")
+        event["request"]["userAttributes"]["phone_number"] = number
+        create.lambda_handler(event, lambda_context)
+    event = load_event("create_auth_challenge")
+    event["request"]["userAttributes"]["phone_number"] = pumped[-1]
+    with pytest.raises(RangeStoppedError):
+        create.lambda_handler(event, lambda_context)
+    # AND the sender meets a throttled KMS (raised for Lambda, with its stack) and a throttled SNS
+    mfa = load_event("custom_sms_sender_authentication")
+    mfa["request"]["code"] = encrypt_code(b"604219", kms_key_arn, POOL_ID)
+    [kms_client] = sender.DECRYPTOR._key_provider._regional_clients.values()
+    with Stubber(kms_client) as kms:
+        kms.add_client_error("decrypt", service_error_code="ThrottlingException", http_status_code=400)
+        with pytest.raises(KeyServiceUnavailableError):
+            sender.lambda_handler(mfa, lambda_context)
+    with Stubber(sender.PUBLISHER.client) as sns:
+        sns.add_client_error("publish", service_error_code="Throttling", service_message=f"it mentions {PHONE_NUMBER}")
+        with pytest.raises(DeliveryError):
+            sender.lambda_handler(mfa, lambda_context)
+
+    # THEN the logs hold none of the codes sent, no ciphertext, and no number but masked (a range is no number)
+    text = debug_logs.text
+    assert "The pumping guard stopped sending to a number range" in text, "the guard logged nothing: the test would prove nothing"
+    assert "Traceback" in text
+    codes = [match.group(1) for message in sns_outbox.topic_messages() if (match := re.search(r"is ([0-9]{6})\.", message["Message"]))]
+    assert len(codes) == len(pumped)  # the retry's code, and the range's ten
+    for code in [*codes, "604219"]:
+        assert_code_absent(code, text)
+    assert mfa["request"]["code"][:40] not in text
+    assert_phone_number_masked(text)
+    for number in pumped:
+        assert number not in text
+        assert number[1:] not in text

@@ -385,9 +385,10 @@ class LimitStore:
                 if window is not None:
                     reservation = replace(reservation, range_key=self._count_in_range(window, now, deadline))
                 reservation = replace(reservation, budget_key=self._spend_budget(reservation.subject_key, budget, now, deadline))
-            except (RefusalError, ClientError, BotoCoreError):
-                # Nothing will be sent: give back what was surely taken (a count whose update failed is not in the reservation).
-                self.release(reservation, deadline)
+            except (RefusalError, DeadlineExceededError, ClientError, BotoCoreError):
+                # Nothing will be sent: give back what was surely taken (a count whose update failed, or was left
+                # running at the deadline, is not in the reservation), with the grace a refusal may still use.
+                self.release(reservation, deadline.with_grace())
                 raise
         except (ClientError, BotoCoreError) as error:
             logger.error("The limit store failed; nothing is sent", extra={"error_code": aws_error_code(error)})
