@@ -281,7 +281,7 @@ def test_the_template_parameter_has_the_settings_default_and_range(setting: Whol
         )
     else:
         # An empty parameter leaves the variable blank, which the settings read as unset.
-        assert (parameter["Type"], parameter["Default"], parameter["AllowedPattern"]) == ("String", "", "^$|" + setting.pattern.pattern)
+        assert (parameter["Type"], parameter["Default"], parameter["AllowedPattern"]) == ("String", "", "^$|" + setting.pattern)
     # AND the template's default, as the environment would carry it, reads back as the default
     assert getattr(setting, "default", None) == setting.read({setting.variable: str(parameter["Default"])})
 
