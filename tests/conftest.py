@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.testkit.events import Event, EventLoader
 from tests.testkit.lambda_context import FakeLambdaContext
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
-
-Event = dict[str, Any]
-EventLoader = Callable[[str], Event]
 
 
 @cache

@@ -6,11 +6,19 @@ events with it); this adapter gives the tests its shape with a default KMS clien
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import boto3
+import pytest
 
 from sms_otp_client.local_invoke import cognito_style_ciphertext
+
+Encrypt = Callable[[bytes, str, str], str]
+"""The ``encrypt_code`` fixture: ``encrypt_code(b"123456", key_arn, pool_id)``."""
+
+# The Encryption SDK raises "Footer not read" from a destructor after a failed decrypt; that is its own noise.
+ENCRYPTION_SDK_NOISE = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
 def cognito_ciphertext(plaintext: bytes | str, key_arn: str, user_pool_id: str, kms_client: Any = None) -> str:

@@ -95,7 +95,7 @@ from moto import mock_aws  # noqa: E402
 from moto.backends import get_backend  # noqa: E402
 
 from sms_otp.observability import logger, metrics  # noqa: E402
-from tests.testkit.cognito_encryption import cognito_ciphertext  # noqa: E402
+from tests.testkit.cognito_encryption import Encrypt, cognito_ciphertext  # noqa: E402
 from tests.testkit.template import create_limits_table  # noqa: E402
 
 
@@ -226,7 +226,7 @@ def kms_key_arn(new_kms_key: Callable[[], str]) -> str:
 
 
 @pytest.fixture
-def encrypt_code() -> Callable[..., str]:
+def encrypt_code() -> Encrypt:
     """``encrypt_code(b"123456", key_arn, pool_id)``: a ciphertext as Cognito sends it."""
     return cognito_ciphertext
 

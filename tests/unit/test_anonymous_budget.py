@@ -10,11 +10,10 @@ import pytest
 
 from sms_otp.custom_auth import LatencyMimic
 from sms_otp.limits import BudgetExhaustedError
+from tests.testkit.events import Event, EventLoader
 
 pytestmark = pytest.mark.unit
 
-Event = dict[str, Any]
-EventLoader = Callable[[str], Event]
 
 # Names with no account: numbers (the usual case in a phone-number pool), and names that are no number at all.
 UNKNOWN_NAMES = [*(f"+1202555{n:04d}" for n in range(150, 157)), "alice", "someone@example.com", "a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d"]

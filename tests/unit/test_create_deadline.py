@@ -21,13 +21,12 @@ from sms_otp.delivery import SmsPublisher
 from sms_otp.errors import DeadlineExceededError
 from sms_otp.limits import LimitStore, SendLimitError
 from sms_otp.time_budget import ANSWER_MARGIN_SECONDS, DYNAMODB_CONFIG, RELEASE_GRACE_SECONDS, SNS_CONFIG, Deadline
+from tests.testkit.events import EventLoader
 from tests.testkit.metrics import metric_dimensions
 from tests.testkit.stalled_endpoint import StalledEndpoint
 
 pytestmark = pytest.mark.unit
 
-Event = dict[str, Any]
-EventLoader = Callable[[str], Event]
 IN_TIME_REFUSAL = "We could not send a code in time. Please try again in a moment."
 
 

@@ -13,11 +13,9 @@ from botocore.stub import Stubber
 from sms_otp.errors import DeliveryError
 from sms_otp.limits import SendLimitError
 from sms_otp.settings import LimitPolicy
+from tests.testkit.events import EventLoader
 
 pytestmark = pytest.mark.unit
-
-Event = dict[str, Any]
-EventLoader = Callable[[str], Event]
 
 
 @pytest.fixture

@@ -19,11 +19,10 @@ from sms_otp.errors import DeadlineExceededError, DeliveryError, MalformedEventE
 from sms_otp.observability import metrics
 from sms_otp.phone_numbers import stand_in_destination
 from sms_otp.settings import Settings
+from tests.testkit.events import Event, EventLoader
 
 pytestmark = pytest.mark.unit
 
-Event = dict[str, Any]
-EventLoader = Callable[[str], Event]
 
 SETTINGS = Settings(otp_length=6, otp_ttl_seconds=180, max_attempts=3)
 NOW = 1_763_740_800

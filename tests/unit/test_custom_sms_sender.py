@@ -16,16 +16,14 @@ from sms_otp.custom_sms import CodeDecryptor, send_custom_sms, sms_text
 from sms_otp.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError, PhoneNumberNotAllowedError
 from sms_otp.limits import SendLimitError, sender_subject
 from sms_otp.observability import metrics
+from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
+from tests.testkit.events import Event, EventLoader
 
 pytestmark = [
     pytest.mark.unit,
-    # The Encryption SDK raises "Footer not read" from a destructor after a failed decrypt; that is its own noise.
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    ENCRYPTION_SDK_NOISE,
 ]
 
-Event = dict[str, Any]
-EventLoader = Callable[[str], Event]
-Encrypt = Callable[[bytes, str, str], str]
 
 POOL_ID = "us-east-1_EXAMPLE11"
 PHONE_NUMBER = "+14155550123"

@@ -18,16 +18,14 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, Re
 from botocore.stub import Stubber
 
 from sms_otp.errors import DeliveryError, KeyServiceUnavailableError
+from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
+from tests.testkit.events import Event, EventLoader
 
 pytestmark = [
     pytest.mark.unit,
-    # The Encryption SDK raises "Footer not read" from a destructor after a failed decrypt; that is its own noise.
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    ENCRYPTION_SDK_NOISE,
 ]
 
-Event = dict[str, Any]
-EventLoader = Callable[[str], Event]
-Encrypt = Callable[[bytes, str, str], str]
 
 POOL_ID = "us-east-1_EXAMPLE11"
 PHONE_NUMBER = "+14155550123"

@@ -18,6 +18,7 @@ from sms_otp.custom_auth import define_auth_challenge
 from sms_otp.errors import InternalError, MalformedEventError
 from sms_otp.observability import metrics
 from sms_otp.settings import Settings
+from tests.testkit.events import EventLoader
 
 pytestmark = pytest.mark.unit
 
@@ -77,9 +78,7 @@ def run_define(event: dict[str, Any], max_attempts: int = 3, now: float = NOW) -
         pytest.param([{"challengeName": "CUSTOM_CHALLENGE"}], CHALLENGE, id="challengeResult missing"),
     ],
 )
-def test_define_auth_challenge_for_a_real_user(
-    load_event: Callable[[str], dict[str, Any]], session: list[dict[str, Any]], expected: dict[str, Any]
-) -> None:
+def test_define_auth_challenge_for_a_real_user(load_event: EventLoader, session: list[dict[str, Any]], expected: dict[str, Any]) -> None:
     # GIVEN a real user's sign-in with this session history
     event = load_event("define_auth_challenge_new_session")
     event["request"]["session"] = session
@@ -105,7 +104,7 @@ def test_define_auth_challenge_for_a_real_user(
 )
 @pytest.mark.parametrize("user_not_found", [True, "true", "false", "False", 1, "", "yes", [], {}])
 def test_an_unknown_user_never_gets_tokens(
-    load_event: Callable[[str], dict[str, Any]], session: list[dict[str, Any]], expected: dict[str, Any], user_not_found: object
+    load_event: EventLoader, session: list[dict[str, Any]], expected: dict[str, Any], user_not_found: object
 ) -> None:
     # GIVEN an unknown user (or a userNotFound flag that is anything but false: fail closed)
     event = load_event("define_auth_challenge_user_not_found")
@@ -120,9 +119,7 @@ def test_an_unknown_user_never_gets_tokens(
 
 
 @pytest.mark.parametrize("rounds", [0, 1, 2, 3, 4])
-def test_an_unknown_user_sees_exactly_what_a_real_user_with_wrong_answers_sees(
-    load_event: Callable[[str], dict[str, Any]], rounds: int
-) -> None:
+def test_an_unknown_user_sees_exactly_what_a_real_user_with_wrong_answers_sees(load_event: EventLoader, rounds: int) -> None:
     # GIVEN an unknown user whose answers all "matched" and a real user whose answers were all wrong
     unknown = load_event("define_auth_challenge_user_not_found")
     unknown["request"]["session"] = [RIGHT] * rounds
@@ -138,7 +135,7 @@ def test_an_unknown_user_sees_exactly_what_a_real_user_with_wrong_answers_sees(
 
 
 @pytest.mark.parametrize("user_not_found", [False, None, "missing"])
-def test_user_not_found_false_or_absent_means_a_real_user(load_event: Callable[[str], dict[str, Any]], user_not_found: object) -> None:
+def test_user_not_found_false_or_absent_means_a_real_user(load_event: EventLoader, user_not_found: object) -> None:
     # GIVEN a right answer from a user whose userNotFound is false, null or absent
     event = load_event("define_auth_challenge_right_answer")
 
@@ -165,7 +162,7 @@ def test_user_not_found_false_or_absent_means_a_real_user(load_event: Callable[[
     ],
 )
 def test_max_attempts_bounds_the_number_of_answers(
-    load_event: Callable[[str], dict[str, Any]], max_attempts: int, wrong_answers: int, expected: dict[str, Any]
+    load_event: EventLoader, max_attempts: int, wrong_answers: int, expected: dict[str, Any]
 ) -> None:
     # GIVEN `wrong_answers` wrong answers so far
     event = load_event("define_auth_challenge_new_session")
@@ -188,7 +185,7 @@ def test_max_attempts_bounds_the_number_of_answers(
         pytest.param(lambda event: event["request"].update(session=[["CUSTOM_CHALLENGE", True]]), id="entry not an object"),
     ],
 )
-def test_a_malformed_event_is_refused(load_event: Callable[[str], dict[str, Any]], mutate: Callable[[dict[str, Any]], object]) -> None:
+def test_a_malformed_event_is_refused(load_event: EventLoader, mutate: Callable[[dict[str, Any]], object]) -> None:
     # GIVEN the sample event spoiled in one way
     event = load_event("define_auth_challenge_new_session")
     mutate(event)
@@ -218,7 +215,7 @@ def define_handler(load_handler: Callable[..., ModuleType]) -> ModuleType:
 )
 def test_handler_with_the_sample_events(
     define_handler: ModuleType,
-    load_event: Callable[[str], dict[str, Any]],
+    load_event: EventLoader,
     lambda_context: object,
     event_name: str,
     expected: dict[str, Any],
@@ -263,7 +260,7 @@ def test_an_expired_code_ends_the_session(seconds_since_issue: int, expected: di
 
 
 def test_handler_uses_max_attempts_from_the_environment(
-    load_handler: Callable[..., ModuleType], load_event: Callable[[str], dict[str, Any]], lambda_context: object
+    load_handler: Callable[..., ModuleType], load_event: EventLoader, lambda_context: object
 ) -> None:
     # GIVEN MAX_ATTEMPTS=1 at cold start
     handler = load_handler("define_auth_challenge", MAX_ATTEMPTS="1")
@@ -277,7 +274,7 @@ def test_handler_uses_max_attempts_from_the_environment(
 
 
 def test_handler_hides_a_malformed_event_behind_a_generic_error(
-    define_handler: ModuleType, load_event: Callable[[str], dict[str, Any]], lambda_context: object
+    define_handler: ModuleType, load_event: EventLoader, lambda_context: object
 ) -> None:
     # GIVEN a session that is not a list
     event = load_event("define_auth_challenge_new_session")
@@ -354,7 +351,7 @@ ISSUED_AT = 1_763_740_800  # the issue time in the samples' challenge metadata
     ],
 )
 def test_each_decision_is_counted_and_each_refusal_logged(
-    load_event: Callable[[str], dict[str, Any]],
+    load_event: EventLoader,
     logs: Any,
     event_name: str,
     seconds_since_issue: int,

@@ -16,6 +16,7 @@ import sms_otp.delivery
 from sms_otp.delivery import SmsPublisher
 from sms_otp.errors import DeliveryError, InvalidPhoneNumberError
 from sms_otp.settings import Settings
+from tests.testkit.events import EventLoader
 
 pytestmark = pytest.mark.unit
 
@@ -280,7 +281,7 @@ def test_create_handler_in_test_mode_texts_the_topic_and_verify_accepts_that_cod
     create_handler: ModuleType,
     verify_handler: ModuleType,
     sns_outbox: Any,
-    load_event: Callable[[str], dict[str, Any]],
+    load_event: EventLoader,
     lambda_context: object,
 ) -> None:
     # GIVEN the sample Create event
@@ -312,7 +313,7 @@ def test_create_handler_in_test_mode_texts_the_topic_and_verify_accepts_that_cod
 
 
 def test_create_handler_second_round_sends_nothing(
-    create_handler: ModuleType, sns_outbox: Any, load_event: Callable[[str], dict[str, Any]], lambda_context: object
+    create_handler: ModuleType, sns_outbox: Any, load_event: EventLoader, lambda_context: object
 ) -> None:
     # GIVEN the sample second round (its session carries our metadata)
     event = load_event("create_auth_challenge_second_round")
@@ -329,7 +330,7 @@ def test_create_handler_second_round_sends_nothing(
 def test_create_handler_unknown_user_sends_nothing(
     create_handler: ModuleType,
     sns_outbox: Any,
-    load_event: Callable[[str], dict[str, Any]],
+    load_event: EventLoader,
     lambda_context: object,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -352,7 +353,7 @@ def test_create_handler_unknown_user_sends_nothing(
 
 
 def test_create_handler_passes_a_delivery_error_through_unchanged(
-    create_handler: ModuleType, sns_outbox: Any, load_event: Callable[[str], dict[str, Any]], lambda_context: object
+    create_handler: ModuleType, sns_outbox: Any, load_event: EventLoader, lambda_context: object
 ) -> None:
     # GIVEN the test topic is gone
     sns_outbox.delete_topic()

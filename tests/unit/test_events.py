@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -26,11 +25,9 @@ from sms_otp.events import (
     user_attributes_of,
     user_not_found,
 )
+from tests.testkit.events import Event, EventLoader
 
 pytestmark = pytest.mark.unit
-
-Event = dict[str, Any]
-EventLoader = Callable[[str], Event]
 
 
 @pytest.mark.parametrize(

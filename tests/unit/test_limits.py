@@ -42,6 +42,8 @@ from sms_otp.phone_numbers import number_prefix
 from sms_otp.settings import LimitPolicy
 from sms_otp.time_budget import Deadline
 from tests.testkit.atomic_requests import AtomicRequests
+from tests.testkit.cognito_encryption import Encrypt
+from tests.testkit.events import EventLoader
 from tests.testkit.metrics import metric_dimensions
 from tests.testkit.template import resource_properties
 
@@ -348,7 +350,7 @@ def test_the_bound_matches_a_greedy_attacker_against_the_store(aws: None) -> Non
 
 
 def test_create_refuses_a_second_code_within_the_interval_and_sends_nothing(
-    aws: None, sns_outbox: Any, load_handler: Callable[..., ModuleType], load_event: Callable[[str], dict[str, Any]], lambda_context: object
+    aws: None, sns_outbox: Any, load_handler: Callable[..., ModuleType], load_event: EventLoader, lambda_context: object
 ) -> None:
     # GIVEN a code just sent to the user
     handler = load_handler("create_auth_challenge")
@@ -365,7 +367,7 @@ def test_create_refuses_a_second_code_within_the_interval_and_sends_nothing(
 
 
 def test_unknown_users_meet_the_same_limits(
-    aws: None, sns_outbox: Any, load_handler: Callable[..., ModuleType], load_event: Callable[[str], dict[str, Any]], lambda_context: object
+    aws: None, sns_outbox: Any, load_handler: Callable[..., ModuleType], load_event: EventLoader, lambda_context: object
 ) -> None:
     # GIVEN a challenge just created for a name that matches no user
     handler = load_handler("create_auth_challenge")
@@ -394,7 +396,7 @@ def test_disallowed_numbers_are_refused_at_sign_up_and_before_every_send(
     aws: None,
     sns_outbox: Any,
     load_handler: Callable[..., ModuleType],
-    load_event: Callable[[str], dict[str, Any]],
+    load_event: EventLoader,
     lambda_context: object,
     allowed: str,
     phone_number: str,
@@ -419,7 +421,7 @@ def test_disallowed_numbers_are_refused_at_sign_up_and_before_every_send(
 
 
 def test_an_unreachable_limit_store_means_no_code(
-    aws: None, sns_outbox: Any, load_handler: Callable[..., ModuleType], load_event: Callable[[str], dict[str, Any]], lambda_context: object
+    aws: None, sns_outbox: Any, load_handler: Callable[..., ModuleType], load_event: EventLoader, lambda_context: object
 ) -> None:
     # GIVEN the limits table is gone
     boto3.client("dynamodb", region_name="us-east-1").delete_table(TableName="sms-otp-limits")
@@ -457,9 +459,9 @@ def test_cognitos_own_messages_do_not_reveal_who_has_an_account(
     aws: None,
     sns_outbox: Any,
     kms_key_arn: str,
-    encrypt_code: Callable[[bytes, str, str], str],
+    encrypt_code: Encrypt,
     load_handler: Callable[..., ModuleType],
-    load_event: Callable[[str], dict[str, Any]],
+    load_event: EventLoader,
     lambda_context: object,
 ) -> None:
     # GIVEN Cognito just sent a forgot-password code to an existing user's number (it sends none for unknown users)

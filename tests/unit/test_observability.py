@@ -20,10 +20,10 @@ from sms_otp.errors import (
     UserFacingError,
 )
 from sms_otp.observability import cognito_trigger, count, tracing_enabled
+from tests.testkit.events import EventLoader
 
 pytestmark = pytest.mark.unit
 
-EventLoader = Callable[[str], dict[str, Any]]
 
 GENERIC = "Something went wrong on our side. Please try again later."
 # Planted in events to prove the wrapper never logs the event itself.

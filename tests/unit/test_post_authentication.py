@@ -15,11 +15,10 @@ from sms_otp.errors import MalformedEventError
 from sms_otp.limits import LimitStore, LockedOutError
 from sms_otp.phone_numbers import number_prefix
 from sms_otp.phone_verification import ClientFlows, mark_phone_verified, post_authentication
+from tests.testkit.events import Event, EventLoader
 
 pytestmark = pytest.mark.unit
 
-Event = dict[str, Any]
-EventLoader = Callable[[str], Event]
 
 POOL_ID = "us-east-1_EXAMPLE11"
 CLIENT_ID = "4example7client3id0abcdefgh"

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from sms_otp.errors import InternalError, InvalidPhoneNumberError, PhoneNumberNotAllowedError
+from tests.testkit.events import EventLoader
 
 pytestmark = pytest.mark.unit
 
-EventLoader = Callable[[str], dict[str, Any]]
 
 ACCEPTED = {"autoConfirmUser": True, "autoVerifyPhone": False, "autoVerifyEmail": False}
 INVALID_PHONE_NUMBER = (

@@ -24,12 +24,11 @@ from moto.backends import get_backend
 
 from sms_otp.limits import LimitExceededError, RangeStoppedError
 from sms_otp.phone_numbers import number_prefix, validate_destination
+from tests.testkit.events import EventLoader
 from tests.unit.conftest import ACCOUNT_ID, REGION, TEST_MODE_TOPIC_ARN, TEST_MODE_TOPIC_NAME
 
 pytestmark = pytest.mark.unit
 
-Event = dict[str, Any]
-EventLoader = Callable[[str], Event]
 START = 1_800_000_000
 
 # Five ranges an attacker pumps: a UK, a French and a German mobile range, two US area codes.

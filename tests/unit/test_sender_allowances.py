@@ -10,18 +10,16 @@ import pytest
 
 from sms_otp.limits import SendLimitError
 from sms_otp.observability import count_refusal
+from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
+from tests.testkit.events import Event, EventLoader
 from tests.testkit.metrics import metric_dimensions
 from tests.testkit.template import load_template, resource_properties
 
 pytestmark = [
     pytest.mark.unit,
-    # The Encryption SDK raises "Footer not read" from a destructor after a failed decrypt; that is its own noise.
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    ENCRYPTION_SDK_NOISE,
 ]
 
-Event = dict[str, Any]
-EventLoader = Callable[[str], Event]
-Encrypt = Callable[[bytes, str, str], str]
 
 POOL_ID = "us-east-1_EXAMPLE11"
 START = 1_800_000_000

@@ -14,6 +14,7 @@ import pytest
 
 from sms_otp.codes import IssuedCode, generate_code
 from sms_otp.custom_auth import LatencyMimic
+from tests.testkit.cognito_encryption import Encrypt
 
 from .mutations import Hidden
 from .oracles import Outbox
@@ -61,7 +62,7 @@ def sender_handler(
     sns_outbox: Any,
     kms_key_arn: str,
     new_kms_key: Callable[[], str],
-    encrypt_code: Callable[[bytes, str, str], str],
+    encrypt_code: Encrypt,
     load_handler: Callable[..., ModuleType],
     hidden: Hidden,
 ) -> ModuleType:

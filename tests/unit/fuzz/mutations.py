@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sms_otp.codes import IssuedCode
+from tests.testkit.events import Event, EventLoader
 
-Event = dict[str, Any]
-EventLoader = Callable[[str], Event]
 Path = tuple[str | int, ...]
 Resolve = Callable[[object], object]
 

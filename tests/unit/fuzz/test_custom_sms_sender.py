@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sms_otp.custom_sms import ACCOUNT_TAKEOVER_MESSAGE, ACCOUNT_TAKEOVER_SOURCE
+from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE
 
 from .conftest import TEMPORARY_PASSWORD
 from .mutations import Assign, Event, EventLoader, Hidden, Plan
@@ -30,8 +31,7 @@ from .strategies import (
 
 pytestmark = [
     pytest.mark.unit,
-    # The Encryption SDK raises "Footer not read" from a destructor after a failed decrypt; that is its own noise.
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    ENCRYPTION_SDK_NOISE,
 ]
 
 CUSTOM_SMS_EVENTS = (
