@@ -217,12 +217,7 @@ class PrivateEngine:
             started = _descendants(process.pid)
             if process.poll() is None:
                 # dockerd stops its containers and its containerd on SIGTERM.
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+                stop_process(process, signal.SIGTERM, grace_seconds=30)
             leftovers = started | (_processes_mentioning(str(work_dir)) if work_dir else set())
             for pid in sorted(leftovers):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -235,6 +230,16 @@ class PrivateEngine:
         if self._bridge is not None:
             subprocess.run(["ip", "link", "delete", self._bridge], capture_output=True, check=False)  # noqa: S603, S607
             self._bridge = None
+
+
+def stop_process(process: subprocess.Popen[Any], polite: signal.Signals, *, grace_seconds: float) -> None:
+    """Ask ``process`` to stop with the signal ``polite``, and kill it if it has not within ``grace_seconds``."""
+    process.send_signal(polite)
+    try:
+        process.wait(timeout=grace_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 @contextlib.contextmanager

@@ -32,7 +32,7 @@ from botocore.config import Config
 
 from sms_otp_client.auth import PasswordlessClient
 from sms_otp_client.base_image import LoadedImage, load_base_image
-from sms_otp_client.docker_engine import DockerEngine, LocalContainerError, docker_engine, memory_directory
+from sms_otp_client.docker_engine import DockerEngine, LocalContainerError, docker_engine, memory_directory, stop_process
 from sms_otp_client.emulator import LOOPBACK, Emulator, free_port
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.local_invoke import SAMPLE_PHONE_NUMBER, prepare_sandbox
@@ -196,12 +196,7 @@ def local_lambda(engine: DockerEngine, stack: SandboxDeployment, local_invoke_di
         yield LocalLambda(f"http://{LOOPBACK}:{port}")
     finally:
         # SIGINT is SAM's Ctrl-C: it stops and removes its warm containers before exiting.
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, signal.SIGINT, grace_seconds=60)
         leftovers = docker.container_ids(f"label={SAM_CONTAINER_LABEL}") - containers_before
         if leftovers:
             docker.run("rm", "--force", *sorted(leftovers))

@@ -6,7 +6,9 @@ import base64
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -437,3 +439,23 @@ def test_without_a_usable_engine_and_without_root_the_reason_is_one_line(monkeyp
         pass
     assert "Docker's engine is not running" in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("handler", "returncode"),
+    [
+        pytest.param("signal.SIG_DFL", -signal.SIGINT, id="stops when asked"),
+        pytest.param("signal.SIG_IGN", -signal.SIGKILL, id="killed after the grace"),
+    ],
+)
+def test_a_process_is_asked_to_stop_then_killed_after_its_grace(handler: str, returncode: int) -> None:
+    # GIVEN a running process that either lets SIGINT end it or ignores it, and says when it is ready
+    script = f"import signal, time; signal.signal(signal.SIGINT, {handler}); print('ready', flush=True); time.sleep(60)"
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)  # noqa: S603 - this interpreter
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    # WHEN it is stopped with SIGINT and a short grace
+    docker_engine.stop_process(process, signal.SIGINT, grace_seconds=2)
+    # THEN it has ended: by the signal it was sent, or killed once the grace ran out
+    assert process.returncode == returncode
+    process.stdout.close()
