@@ -411,11 +411,12 @@ class LimitStore:
         """
         guarded_range = number_range if self.policy.pumping_min_conversion_percent > 0 else None
         range_keys = pumping.window_keys(guarded_range, now) if guarded_range is not None else []
-        items = self._read_items(budget_keys(now) + range_keys, deadline)
+        budget_counters = budget_keys(now)
+        items = self._read_items(budget_counters + range_keys, deadline)
         window = pumping.RangeWindow.from_items(guarded_range, now, items) if guarded_range is not None else None
         if window is not None:
             self._check_range(window, now, may_stop=may_stop, deadline=deadline)
-        budget = [int(items.get(key, {}).get("sent", {}).get("N", "0")) for key in budget_keys(now)]
+        budget = [int(items.get(key, {}).get("sent", {}).get("N", "0")) for key in budget_counters]
         if sum(budget) >= self.policy.stack_messages_per_hour:
             raise self._budget_spent()
         return budget, window
