@@ -114,3 +114,39 @@ def test_every_text_the_stack_sends_is_quoted_by_its_trigger_source() -> None:
     # THEN the README's table has a row for each source with that text, and no other row
     rows = dict(re.findall(r"^\| `(\w+_\w+)` \| [^|]+ \| `([^`]+)`", README, re.MULTILINE))
     assert rows == texts
+
+
+def test_every_refusal_a_person_can_read_is_in_the_table_of_sentences() -> None:
+    # Imported here, as above.
+    from sms_otp.errors import DeadlineExceededError, DeliveryError, UserFacingError
+    from sms_otp.limits import (
+        BudgetExhaustedError,
+        LimitStoreUnavailableError,
+        RangeStoppedError,
+        SubjectState,
+        check_lockout,
+        check_send,
+    )
+    from sms_otp.settings import LimitPolicy
+
+    # GIVEN each refusal a sign-in can meet, as the code words it at the default settings
+    policy = LimitPolicy()
+
+    def sentence(refuse: Any) -> str:
+        with pytest.raises(UserFacingError) as refusal:
+            refuse()
+        return str(refusal.value)
+
+    refusals = {
+        sentence(lambda: check_send(SubjectState(sent_at=(1000,)), policy, 1000)),
+        sentence(lambda: check_lockout(SubjectState(locked_until=1000 + policy.lockout_base_seconds), 1000)),
+        str(RangeStoppedError(policy.pumping_cool_off_seconds)),
+        str(BudgetExhaustedError()),
+        str(LimitStoreUnavailableError()),
+        str(DeliveryError()),
+        str(DeadlineExceededError(abandoned=False)),
+    }
+    # THEN the README's table of what the person reads quotes each of them
+    section = README.split("| Limit | The person reads |", 1)[1].split("\n\n", 1)[0]
+    quoted = set(re.findall(r"^\| [^|]+ \| ([^|]+?) \|$", section, re.MULTILINE))
+    assert refusals <= quoted
