@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # A target at the start of a line, not a file rule (those hold a slash or a dot) and not a pattern rule.
 _TARGET = re.compile(r"^([a-z][a-z0-9-]*):(?!=)", re.MULTILINE)
 # The word "issue" or "PR" followed by a number, or a bare "#" and a number: a reference to a
