@@ -1,4 +1,4 @@
-"""The docs say what the repository does: the parameter table is the template's, the pinned versions the layer's, every text the code's."""
+"""The docs say what the repository does: parameter tables as the template's, pinned versions as the layer's, texts as the code's."""
 
 from __future__ import annotations
 
@@ -148,3 +148,19 @@ def test_every_refusal_a_person_can_read_is_in_the_table_of_sentences() -> None:
     section = your_app.split("| Limit | The person reads |", 1)[1].split("\n\n", 1)[0]
     quoted = set(re.findall(r"^\| [^|]+ \| ([^|]+?) \|$", section, re.MULTILINE))
     assert refusals <= quoted
+
+
+def test_the_parameter_tables_follow_the_templates_groups() -> None:
+    # GIVEN the template's parameter groups (AWS::CloudFormation::Interface), as the console shows them
+    groups = TEMPLATE["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    expected = [(group["Label"]["default"], group["Parameters"]) for group in groups]
+
+    # WHEN deploying.md's parameter tables are read by the heading above each
+    section = DEPLOYING.split("\n## Parameters\n", 1)[1].split("\n## ", 1)[0]
+    tables = [
+        (heading, re.findall(r"^\| `(\w+)` \|", body, re.MULTILINE))
+        for heading, body in re.findall(r"^### ([^\n]+)\n(.*?)(?=^### |\Z)", section, re.MULTILINE | re.DOTALL)
+    ]
+
+    # THEN there is one table a group, under the group's label, with its parameters in its order
+    assert [table for table in tables if table[1]] == expected
