@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
-import ssl
 import json
 import shlex
+import ssl
 import threading
 from pathlib import Path
 from typing import Any

@@ -40,7 +40,8 @@ def test_credentials_that_reach_an_account_name_who_they_are():
         ),
         pytest.param(
             ClientError({"Error": {"Code": "ExpiredToken", "Message": "The security token included in the request is expired"}}, "Get"),
-            "AWS refused these credentials (ExpiredToken): they are wrong or expired; renew them (aws sso login, say) and run make deploy again.",
+            "AWS refused these credentials (ExpiredToken): they are wrong or expired; "
+            "renew them (aws sso login, say) and run make deploy again.",
             id="expired",
         ),
     ],
@@ -68,9 +69,7 @@ def test_without_a_configured_region_the_check_asks_sts_in_a_fallback_region():
     assert regions == [None, FALLBACK_REGION]
 
 
-def test_the_command_exits_1_with_the_sentence_and_0_with_the_identity(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-):
+def test_the_command_exits_1_with_the_sentence_and_0_with_the_identity(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
     # GIVEN no credentials, then good ones
     monkeypatch.setattr(cli, "sts_client", lambda *_: FakeSts(NoCredentialsError()))
     with pytest.raises(SystemExit) as exit_:

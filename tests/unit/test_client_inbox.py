@@ -172,4 +172,5 @@ def test_the_inbox_of_a_stack_not_in_test_mode_is_one_sentence(monkeypatch: pyte
     with pytest.raises(SystemExit) as exit_:
         cli.main(["inbox", "--stack", "s", "--region", "us-east-1"])
     assert exit_.value.code == 1
-    assert capsys.readouterr().err == "error: This stack is not in test mode: its texts go to phones, so there is no test topic to follow.\n"
+    error = capsys.readouterr().err
+    assert error == "error: This stack is not in test mode: its texts go to phones, so there is no test topic to follow.\n"

@@ -32,7 +32,9 @@ def project(tmp_path: Path) -> Path:
     (tmp_path / "python-3.13" / "python3.13").write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
     (tmp_path / "python-3.13" / "python3.13").chmod(0o755)
     # A stand-in for the project's interpreter: records the call, and fails as told (no credentials).
-    (tmp_path / "py").write_text('#!/bin/sh\necho "py $*" >> calls\nif [ -n "$NO_CREDENTIALS" ]; then echo "error: No AWS credentials" >&2; exit 1; fi\n')
+    (tmp_path / "py").write_text(
+        '#!/bin/sh\necho "py $*" >> calls\nif [ -n "$NO_CREDENTIALS" ]; then echo "error: No AWS credentials" >&2; exit 1; fi\n'
+    )
     (tmp_path / "py").chmod(0o755)
     return tmp_path
 
