@@ -24,10 +24,10 @@ from typing import Any
 import boto3
 
 from bench import fixtures
-from sms_otp.codes import IssuedCode, generate_code
-from sms_otp.errors import UserFacingError
-from sms_otp.limits import subject_key
-from sms_otp.phone_numbers import validate_destination
+from sms_otp.core.errors import UserFacingError
+from sms_otp.core.phone_numbers import validate_destination
+from sms_otp.limits.keys import subject_key
+from sms_otp.sign_in.codes import IssuedCode, generate_code
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"

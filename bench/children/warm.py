@@ -47,8 +47,8 @@ def forget_number() -> Callable[[str], None]:
     small as in the first invocation, and so does the moto server's time to answer."""
     import boto3  # noqa: PLC0415
 
-    from sms_otp.custom_sms import TRIGGER_SOURCES  # noqa: PLC0415
-    from sms_otp.limits import sender_subject, subject_key  # noqa: PLC0415
+    from sms_otp.limits.keys import sender_subject, subject_key  # noqa: PLC0415
+    from sms_otp.sending.custom_sms import TRIGGER_SOURCES  # noqa: PLC0415
 
     client, table = boto3.client("dynamodb"), os.environ["LIMITS_TABLE_NAME"]
 

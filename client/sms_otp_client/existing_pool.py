@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.user_pool_settings import writable_settings
+from sms_otp.existing_pool.user_pool_settings import writable_settings
 from sms_otp_client.auth import PasswordlessClient, SignInError, Tokens, explain
 from sms_otp_client.emulator import Emulator, EmulatorError
 from sms_otp_client.inbox import InboxTimeoutError, TestModeInbox

@@ -33,7 +33,7 @@ import aws_encryption_sdk
 from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
 from aws_encryption_sdk.key_providers.kms import KMSMasterKey
 
-from sms_otp.codes import IssuedCode, generate_code
+from sms_otp.sign_in.codes import IssuedCode, generate_code
 from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment, build_dir
 from sms_otp_client.stack import StackOutputs
 
@@ -46,7 +46,7 @@ DEFAULT_OTP_LENGTH = 6
 # Cognito's own codes (sign-up, MFA, forgot password...) have six digits.
 COGNITO_CODE_LENGTH = 6
 # What Cognito puts in a Custom SMS Sender ciphertext's encryption context (the sender checks it:
-# sms_otp.custom_sms, which this module does not import, so that importing it loads no Powertools;
+# sms_otp.sending.custom_sms, which this module does not import, so that importing it loads no Powertools;
 # a unit test decrypts what this makes with the sender's own decryptor).
 USER_POOL_CONTEXT_KEY = "userpool-id"
 # Cognito's suite for Custom SMS Sender codes: signed, not key-committing.

@@ -3,7 +3,7 @@
 The triggers accept only E.164 (``+14155550123``). People also write spaces,
 hyphens, dots and parentheses (``+1 (415) 555-0123``), and sometimes the trunk
 prefix after the country code (``+44 (0)20 ...``): the number is brought to E.164
-first, and then it must pass :func:`sms_otp.phone_numbers.validate_destination`,
+first, and then it must pass :func:`sms_otp.core.phone_numbers.validate_destination`,
 the check Pre sign-up and every send make. When it does not, the message says
 what is wrong with the number rather than only what a valid one looks like.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from sms_otp.errors import InvalidPhoneNumberError, PhoneNumberNotAllowedError
-from sms_otp.phone_numbers import E164_EXAMPLE, validate_destination
+from sms_otp.core.errors import InvalidPhoneNumberError, PhoneNumberNotAllowedError
+from sms_otp.core.phone_numbers import E164_EXAMPLE, validate_destination
 
 if TYPE_CHECKING:
     import phonenumbers

@@ -8,9 +8,9 @@ from typing import Any
 
 import boto3
 
-from sms_otp.cfn_custom_resource import CustomResource, run_for_cloudformation
-from sms_otp.existing_user_pool import AttachmentRecords, DescribedPools, ExistingPoolTriggers, ResourceEvent, reason_for
-from sms_otp.time_budget import CUSTOM_RESOURCE_CONFIG
+from sms_otp.core.time_budget import CUSTOM_RESOURCE_CONFIG
+from sms_otp.existing_pool.cfn_custom_resource import CustomResource, run_for_cloudformation
+from sms_otp.existing_pool.existing_user_pool import AttachmentRecords, DescribedPools, ExistingPoolTriggers, ResourceEvent, reason_for
 
 # sleep_on_delete=0: crhelper would otherwise wait two minutes before answering a delete.
 helper = CustomResource(json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0)

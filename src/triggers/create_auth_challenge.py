@@ -5,17 +5,17 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from sms_otp.custom_auth import LatencyMimic, create_auth_challenge
-from sms_otp.delivery import SmsPublisher, sns_client
-from sms_otp.limits import LimitStore
-from sms_otp.observability import cognito_trigger
-from sms_otp.settings import load_settings
-from sms_otp.time_budget import Deadline
+from sms_otp.core.observability import cognito_trigger
+from sms_otp.core.settings import load_settings
+from sms_otp.core.time_budget import Deadline
+from sms_otp.limits.store import DynamoDbLimitStore
+from sms_otp.sending.delivery import SmsPublisher, sns_client
+from sms_otp.sign_in.custom_auth import LatencyMimic, create_auth_challenge
 
 SETTINGS = load_settings()
 # Built at cold start, not in the invocation: a slow first send makes Cognito retry.
 PUBLISHER = SmsPublisher(SETTINGS, sns_client())
-LIMITS = LimitStore.from_settings(SETTINGS)
+LIMITS = DynamoDbLimitStore.from_settings(SETTINGS)
 LATENCY = LatencyMimic()
 TRIGGER_SOURCE = "CreateAuthChallenge_Authentication"
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sms_otp.custom_sms import CodeDecryptor, send_custom_sms
-from sms_otp.delivery import SmsPublisher, sns_client
-from sms_otp.limits import LimitStore
-from sms_otp.observability import cognito_trigger
-from sms_otp.settings import load_settings
+from sms_otp.core.observability import cognito_trigger
+from sms_otp.core.settings import load_settings
+from sms_otp.limits.store import DynamoDbLimitStore
+from sms_otp.sending.custom_sms import CodeDecryptor, send_custom_sms
+from sms_otp.sending.delivery import SmsPublisher, sns_client
 
 SETTINGS = load_settings()
 # The Encryption SDK client, the KMS key provider and the SNS client are built once per container.
 DECRYPTOR = CodeDecryptor(SETTINGS.require_sms_key_arn())
 PUBLISHER = SmsPublisher(SETTINGS, sns_client())
-LIMITS = LimitStore.from_settings(SETTINGS)
+LIMITS = DynamoDbLimitStore.from_settings(SETTINGS)
 
 
 @cognito_trigger("CustomSMSSender", traced=True, asynchronous=True)

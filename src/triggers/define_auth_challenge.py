@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sms_otp.custom_auth import define_auth_challenge
-from sms_otp.observability import cognito_trigger
-from sms_otp.settings import load_settings
+from sms_otp.core.observability import cognito_trigger
+from sms_otp.core.settings import load_settings
+from sms_otp.sign_in.custom_auth import define_auth_challenge
 
 SETTINGS = load_settings()
 

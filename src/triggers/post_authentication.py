@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sms_otp.limits import LimitStore
-from sms_otp.observability import cognito_trigger
-from sms_otp.phone_verification import ClientFlows, cognito_client, post_authentication
-from sms_otp.settings import load_settings
+from sms_otp.core.observability import cognito_trigger
+from sms_otp.core.settings import load_settings
+from sms_otp.limits.store import DynamoDbLimitStore
+from sms_otp.sign_in.phone_verification import ClientFlows, cognito_client, post_authentication
 
 SETTINGS = load_settings()
 COGNITO = cognito_client()
 CLIENT_FLOWS = ClientFlows(COGNITO)
-LIMITS = LimitStore.from_settings(SETTINGS)
+LIMITS = DynamoDbLimitStore.from_settings(SETTINGS)
 
 
 @cognito_trigger("PostAuthentication", traced=True)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sms_otp.observability import cognito_trigger
-from sms_otp.settings import load_settings
-from sms_otp.sign_up import pre_sign_up
+from sms_otp.core.observability import cognito_trigger
+from sms_otp.core.settings import load_settings
+from sms_otp.sign_in.sign_up import pre_sign_up
 
 SETTINGS = load_settings()
 

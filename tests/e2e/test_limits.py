@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from sms_otp.errors import SmsOtpError
-from sms_otp.phone_numbers import PREMIUM_NUMBER_MESSAGE
-from sms_otp.settings import LimitPolicy
+from sms_otp.core.errors import SmsOtpError
+from sms_otp.core.phone_numbers import PREMIUM_NUMBER_MESSAGE
+from sms_otp.core.settings import LimitPolicy
 from sms_otp_client.auth import PasswordlessClient, SignInError
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.sandbox import SandboxDeployment
@@ -41,11 +41,12 @@ def test_concurrent_sends_never_exceed_the_hourly_limit_in_the_emulators_dynamod
 ):
     # Imported here, not at collection: sms_otp.limits builds Powertools' metrics on import, which must
     # happen under the unit tier's environment when both tiers are collected in one run.
-    from sms_otp.limits import LimitStore, SendLimitError
+    from sms_otp.limits.errors import SendLimitError
+    from sms_otp.limits.store import DynamoDbLimitStore
 
     # GIVEN the deployed limits table, and 16 invocations asking at once for messages to one number (5 an hour)
     assert sandbox.outputs.limits_table_name is not None
-    limits = LimitStore(sandbox.outputs.limits_table_name, LimitPolicy(min_seconds_between_messages=0), sandbox.client("dynamodb"))
+    limits = DynamoDbLimitStore(sandbox.outputs.limits_table_name, LimitPolicy(min_seconds_between_messages=0), sandbox.client("dynamodb"))
     barrier = threading.Barrier(16)
     sent: list[bool] = []
     guard = threading.Lock()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sms_otp.phone_numbers import INVALID_PHONE_NUMBER_MESSAGE
+from sms_otp.core.phone_numbers import INVALID_PHONE_NUMBER_MESSAGE
 from sms_otp_client.auth import Challenge, PasswordlessClient, SignInError, Tokens
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.sandbox import SandboxDeployment

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, Route, expect, sync_playwright
 
-from sms_otp.phone_numbers import PREMIUM_NUMBER_MESSAGE
-from sms_otp.settings import LimitPolicy
+from sms_otp.core.phone_numbers import PREMIUM_NUMBER_MESSAGE
+from sms_otp.core.settings import LimitPolicy
 from sms_otp_client.inbox import CODE_PATTERN, TestModeInbox
 from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment
 from sms_otp_client.web import PhonePanel, WebExampleServer, page_config
@@ -143,10 +143,11 @@ def use_up_the_hour(sandbox: SandboxDeployment, phone_number: str) -> None:
     """Record sends to ``phone_number`` in the deployed limits table, after its first, until its hour is full."""
     # Imported here, not at collection: sms_otp.limits builds Powertools' metrics on import, which must
     # happen under the unit tier's environment when both tiers are collected in one run.
-    from sms_otp.limits import LimitStore, SendLimitError
+    from sms_otp.limits.errors import SendLimitError
+    from sms_otp.limits.store import DynamoDbLimitStore
 
     assert sandbox.outputs.limits_table_name is not None
-    limits = LimitStore(sandbox.outputs.limits_table_name, LimitPolicy(min_seconds_between_messages=0), sandbox.client("dynamodb"))
+    limits = DynamoDbLimitStore(sandbox.outputs.limits_table_name, LimitPolicy(min_seconds_between_messages=0), sandbox.client("dynamodb"))
     for _ in range(LimitPolicy().max_messages_per_hour - 1):  # the page's code was the first
         limits.admit(phone_number, new_round=False, send=True)
     with pytest.raises(SendLimitError):

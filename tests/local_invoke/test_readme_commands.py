@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sms_otp.codes import IssuedCode
+from sms_otp.sign_in.codes import IssuedCode
 from sms_otp_client.docker_engine import DockerEngine
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.local_invoke import EVENTS_DIR

@@ -17,8 +17,8 @@ import pytest
 from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
 from aws_encryption_sdk.key_providers.kms import KMSMasterKey
 
-from sms_otp.codes import IssuedCode
-from sms_otp.phone_numbers import INVALID_PHONE_NUMBER_MESSAGE, PREMIUM_NUMBER_MESSAGE
+from sms_otp.core.phone_numbers import INVALID_PHONE_NUMBER_MESSAGE, PREMIUM_NUMBER_MESSAGE
+from sms_otp.sign_in.codes import IssuedCode
 from sms_otp_client.inbox import InboxMessage, TestModeInbox
 from sms_otp_client.local_invoke import EVENTS_DIR
 from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment
@@ -104,8 +104,8 @@ def _sends_nothing(invocation: Invocation, messages: list[InboxMessage]) -> None
 
 
 def _warns_of_account_takeover(invocation: Invocation, messages: list[InboxMessage]) -> None:
-    # Imported here: sms_otp.custom_sms loads Powertools, which must not be configured before the unit tier is collected.
-    from sms_otp.custom_sms import ACCOUNT_TAKEOVER_MESSAGE
+    # Imported here: sms_otp.sending.custom_sms loads Powertools, which must not be configured before the unit tier is collected.
+    from sms_otp.sending.custom_sms import ACCOUNT_TAKEOVER_MESSAGE
 
     assert invocation.error_type is None, invocation.payload
     assert [(message.trigger_source, message.text) for message in messages] == [
@@ -218,7 +218,7 @@ def test_made_sender_event_delivers_its_trigger_sources_text(
     phone_number: str,
     name: str,
 ) -> None:
-    from sms_otp.custom_sms import sms_text  # here, not at the top: see _warns_of_account_takeover
+    from sms_otp.sending.custom_sms import sms_text  # here, not at the top: see _warns_of_account_takeover
 
     # GIVEN a Custom SMS Sender event whose code was encrypted as Cognito does, under the stack's key
     event_file = made(local_invoke_dir, name)

@@ -46,7 +46,7 @@ def scores() -> dict[str, Counter[str]]:
     from mutmut.stats import status_by_exit_code  # the mutmut installed beside this interpreter
 
     by_module: dict[str, Counter[str]] = {}
-    for meta in sorted((WORKSPACE / "mutants" / "src" / "sms_otp").glob("*.py.meta")):
+    for meta in sorted((WORKSPACE / "mutants" / "src" / "sms_otp").rglob("*.py.meta")):
         exit_codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
         by_module[meta.name.removesuffix(".meta")] = Counter(status_by_exit_code[code] for code in exit_codes.values())
     return by_module

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from pathlib import Path
 from typing import Any
 
 from cfnlint.decode import cfn_yaml
+from cfnlint.template import Template as CfnLintTemplate
+from cfnlint.template.transforms._language_extensions import language_extension
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "template.yaml"
+LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
+# cfn-lint expands the language extensions for a region; nothing in the template depends on which.
+REGION = "us-east-1"
 
 
 @functools.cache
@@ -19,9 +25,27 @@ def load_template() -> dict[str, Any]:
     return template
 
 
+def expand_language_extensions(template: dict[str, Any]) -> dict[str, Any]:
+    """``Fn::ForEach`` and the other language extensions expanded, as cfn-lint does; the transform is then done."""
+    transforms = template.get("Transform", [])
+    transforms = transforms if isinstance(transforms, list) else [transforms]
+    if LANGUAGE_EXTENSIONS not in transforms:
+        return template
+    errors, expanded = language_extension(CfnLintTemplate(None, copy.deepcopy(template), regions=[REGION]))
+    assert not errors, [str(error) for error in errors]
+    plain: dict[str, Any] = json.loads(json.dumps(expanded))
+    plain["Transform"] = [name for name in transforms if name != LANGUAGE_EXTENSIONS]
+    return plain
+
+
+@functools.cache
+def _expanded_template() -> dict[str, Any]:
+    return expand_language_extensions(load_template())
+
+
 def resource_properties(logical_id: str) -> dict[str, Any]:
-    """The ``Properties`` of one resource of the template."""
-    properties: dict[str, Any] = load_template()["Resources"][logical_id]["Properties"]
+    """The ``Properties`` of one resource of the template, those a ``Fn::ForEach`` makes included (its lookups resolved)."""
+    properties: dict[str, Any] = _expanded_template()["Resources"][logical_id]["Properties"]
     return properties
 
 

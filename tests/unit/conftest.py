@@ -3,7 +3,7 @@
 The environment is set here, at import and before any test module is
 collected, because the trigger modules read their settings when they are
 imported (``SETTINGS = load_settings()``) and Powertools reads its service name,
-log level and metrics namespace when ``sms_otp.observability`` is imported.
+log level and metrics namespace when ``sms_otp.core.observability`` is imported.
 Once collection is over the original environment comes back (``pytest`` and
 ``pytest -m e2e`` collect this tier too, and the e2e tier must not inherit fake
 credentials), and every unit test gets the unit environment again through an
@@ -94,7 +94,7 @@ import pytest  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.backends import get_backend  # noqa: E402
 
-from sms_otp.observability import logger, metrics  # noqa: E402
+from sms_otp.core.observability import logger, metrics  # noqa: E402
 from tests.testkit.cognito_encryption import Encrypt, cognito_ciphertext  # noqa: E402
 from tests.testkit.template import create_limits_table  # noqa: E402
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sms_otp.custom_auth import LatencyMimic
-from sms_otp.limits import BudgetExhaustedError
+from sms_otp.limits.errors import BudgetExhaustedError
+from sms_otp.sign_in.custom_auth import LatencyMimic
 from tests.testkit.events import Event, EventLoader
 
 pytestmark = pytest.mark.unit

@@ -1,4 +1,4 @@
-"""sms_otp.aws_failures: which AWS failures a retry may mend, and which calls may still have done their work."""
+"""sms_otp.core.aws_failures: which AWS failures a retry may mend, and which calls may still have done their work."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
-from sms_otp.aws_failures import CallRecorder, is_transient, may_have_reached_the_service
+from sms_otp.core.aws_failures import CallRecorder, is_transient, may_have_reached_the_service
 
 pytestmark = pytest.mark.unit
 

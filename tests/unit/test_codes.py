@@ -1,4 +1,4 @@
-"""sms_otp.codes: drawing, hashing, verifying and expiring one-time codes."""
+"""sms_otp.sign_in.codes: drawing, hashing, verifying and expiring one-time codes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sms_otp.codes import (
+from sms_otp.sign_in.codes import (
     CLOCK_SKEW_SECONDS,
     IssuedCode,
     generate_code,

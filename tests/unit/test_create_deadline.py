@@ -16,11 +16,12 @@ from typing import Any
 import boto3
 import pytest
 
-from sms_otp.custom_auth import LatencyMimic
-from sms_otp.delivery import SmsPublisher
-from sms_otp.errors import DeadlineExceededError
-from sms_otp.limits import LimitStore, SendLimitError
-from sms_otp.time_budget import ANSWER_MARGIN_SECONDS, DYNAMODB_CONFIG, RELEASE_GRACE_SECONDS, SNS_CONFIG, Deadline
+from sms_otp.core.errors import DeadlineExceededError
+from sms_otp.core.time_budget import ANSWER_MARGIN_SECONDS, DYNAMODB_CONFIG, RELEASE_GRACE_SECONDS, SNS_CONFIG, Deadline
+from sms_otp.limits.errors import SendLimitError
+from sms_otp.limits.store import DynamoDbLimitStore
+from sms_otp.sending.delivery import SmsPublisher
+from sms_otp.sign_in.custom_auth import LatencyMimic
 from tests.testkit.events import EventLoader
 from tests.testkit.metrics import metric_dimensions
 from tests.testkit.stalled_endpoint import StalledEndpoint
@@ -169,7 +170,7 @@ def test_a_stalled_limits_table_refuses_within_the_deadline_and_sends_nothing(
 ) -> None:
     # GIVEN DynamoDB taking the requests and never answering
     stalled_dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=stalled.url, config=DYNAMODB_CONFIG)
-    create.LIMITS = LimitStore(create.LIMITS.table_name, create.LIMITS.policy, stalled_dynamodb)
+    create.LIMITS = DynamoDbLimitStore(create.LIMITS.table_name, create.LIMITS.policy, stalled_dynamodb)
     read_ended = track_calls(stalled_dynamodb, "batch_get_item", monkeypatch)
 
     # WHEN a sign-in starts with 1.2 s left

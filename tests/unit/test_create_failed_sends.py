@@ -10,9 +10,9 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 
-from sms_otp.errors import DeliveryError
-from sms_otp.limits import SendLimitError
-from sms_otp.settings import LimitPolicy
+from sms_otp.core.errors import DeliveryError
+from sms_otp.core.settings import LimitPolicy
+from sms_otp.limits.errors import SendLimitError
 from tests.testkit.events import EventLoader
 
 pytestmark = pytest.mark.unit

@@ -12,13 +12,13 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from sms_otp import custom_auth
-from sms_otp.codes import IssuedCode
-from sms_otp.custom_auth import LatencyMimic, create_auth_challenge, verify_auth_challenge
-from sms_otp.errors import DeadlineExceededError, DeliveryError, MalformedEventError, PhoneNumberNotAllowedError
-from sms_otp.observability import metrics
-from sms_otp.phone_numbers import stand_in_destination
-from sms_otp.settings import Settings
+from sms_otp.core.errors import DeadlineExceededError, DeliveryError, MalformedEventError, PhoneNumberNotAllowedError
+from sms_otp.core.observability import metrics
+from sms_otp.core.phone_numbers import stand_in_destination
+from sms_otp.core.settings import Settings
+from sms_otp.sign_in import custom_auth
+from sms_otp.sign_in.codes import IssuedCode
+from sms_otp.sign_in.custom_auth import LatencyMimic, create_auth_challenge, verify_auth_challenge
 from tests.testkit.events import Event, EventLoader
 
 pytestmark = pytest.mark.unit
@@ -95,7 +95,7 @@ def clock() -> FakeClock:
 
 
 class RecordingLimits:
-    """Stands in for the LimitStore: admits everything (or raises ``refusal``), records what it was asked and given back."""
+    """Stands in for the DynamoDbLimitStore: admits everything (or raises ``refusal``), records what it was asked and given back."""
 
     def __init__(self, refusal: Exception | None = None) -> None:
         self.admitted: list[tuple[str, bool, bool]] = []

@@ -12,10 +12,11 @@ import aws_encryption_sdk
 import pytest
 from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
 
-from sms_otp.custom_sms import CodeDecryptor, send_custom_sms, sms_text
-from sms_otp.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError, PhoneNumberNotAllowedError
-from sms_otp.limits import SendLimitError, sender_subject
-from sms_otp.observability import metrics
+from sms_otp.core.errors import CodeDecryptionError, InvalidPhoneNumberError, MalformedEventError, PhoneNumberNotAllowedError
+from sms_otp.core.observability import metrics
+from sms_otp.limits.errors import SendLimitError
+from sms_otp.limits.keys import sender_subject
+from sms_otp.sending.custom_sms import CodeDecryptor, send_custom_sms, sms_text
 from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
 from tests.testkit.events import Event, EventLoader
 
@@ -63,7 +64,7 @@ def decryptor(kms_key_arn: str) -> CodeDecryptor:
 
 
 class AdmitAll:
-    """Stands in for the LimitStore: admits every message, records it, and records what is given back."""
+    """Stands in for the DynamoDbLimitStore: admits every message, records it, and records what is given back."""
 
     def __init__(self) -> None:
         self.admitted: list[tuple[str, bool, bool]] = []
@@ -499,7 +500,7 @@ def test_each_message_is_admitted_as_a_message_under_the_senders_own_key(texts: 
 
 
 class RefuseAll:
-    """Stands in for the LimitStore: refuses every message."""
+    """Stands in for the DynamoDbLimitStore: refuses every message."""
 
     def admit(self, subject: str, *, new_round: bool, send: bool) -> None:
         raise SendLimitError("Too many codes were sent to this number. Please try again in 30 seconds.", 30)

@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from sms_otp.errors import DeliveryError, KeyServiceUnavailableError
+from sms_otp.core.errors import DeliveryError, KeyServiceUnavailableError
 from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
 from tests.testkit.events import Event, EventLoader
 

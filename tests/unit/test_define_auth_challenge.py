@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sms_otp.codes import IssuedCode
-from sms_otp.custom_auth import define_auth_challenge
-from sms_otp.errors import InternalError, MalformedEventError
-from sms_otp.observability import metrics
-from sms_otp.settings import Settings
+from sms_otp.core.errors import InternalError, MalformedEventError
+from sms_otp.core.observability import metrics
+from sms_otp.core.settings import Settings
+from sms_otp.sign_in.codes import IssuedCode
+from sms_otp.sign_in.custom_auth import define_auth_challenge
 from tests.testkit.events import EventLoader
 
 pytestmark = pytest.mark.unit

@@ -1,4 +1,4 @@
-"""sms_otp.delivery and the Create Auth Challenge handler: where a text goes, in test mode and for real."""
+"""sms_otp.sending.delivery and the Create Auth Challenge handler: where a text goes, in test mode and for real."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
-import sms_otp.delivery
-from sms_otp.delivery import SmsPublisher
-from sms_otp.errors import DeliveryError, InvalidPhoneNumberError
-from sms_otp.settings import Settings
+import sms_otp.sending.delivery
+from sms_otp.core.errors import DeliveryError, InvalidPhoneNumberError
+from sms_otp.core.settings import Settings
+from sms_otp.sending.delivery import SmsPublisher
 from tests.testkit.events import EventLoader
 
 pytestmark = pytest.mark.unit
@@ -36,7 +36,7 @@ def string_attribute(value: str) -> dict[str, str]:
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the metrics the delivery module counts."""
     names: list[str] = []
-    monkeypatch.setattr(sms_otp.delivery, "count", lambda name, _value=1: names.append(name))
+    monkeypatch.setattr(sms_otp.sending.delivery, "count", lambda name, _value=1: names.append(name))
     return names
 
 
@@ -205,7 +205,7 @@ def test_the_client_is_built_lazily_once(monkeypatch: pytest.MonkeyPatch) -> Non
         built.append(object())
         return built[-1]
 
-    monkeypatch.setattr(sms_otp.delivery, "sns_client", build_client)
+    monkeypatch.setattr(sms_otp.sending.delivery, "sns_client", build_client)
     publisher = SmsPublisher(PRODUCTION)
 
     # WHEN / THEN the SNS client is built on first use, once

@@ -1,4 +1,4 @@
-"""sms_otp.events: the one reader of Cognito's event shape, and the one wording of each refusal."""
+"""sms_otp.core.events: the one reader of Cognito's event shape, and the one wording of each refusal."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from sms_otp.errors import MalformedEventError
-from sms_otp.events import (
+from sms_otp.core.errors import MalformedEventError
+from sms_otp.core.events import (
     ChallengeResult,
     challenge_answer_of,
     challenge_name_of,

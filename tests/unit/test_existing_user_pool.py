@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sms_otp import user_pool_settings
-from sms_otp.existing_user_pool import DescribedPools, ExistingPoolTriggers, ResourceEvent, UserPoolNotFoundError, record_key
-from sms_otp.trigger_attachment import Attachment, AttachmentRefusedError, identity, parse_request
-from sms_otp.user_pool_settings import READ_ONLY_FIELDS, WRITABLE_SETTINGS, writable_settings
+from sms_otp.existing_pool import user_pool_settings
+from sms_otp.existing_pool.existing_user_pool import DescribedPools, ExistingPoolTriggers, ResourceEvent, UserPoolNotFoundError, record_key
+from sms_otp.existing_pool.trigger_attachment import Attachment, AttachmentRefusedError, identity, parse_request
+from sms_otp.existing_pool.user_pool_settings import READ_ONLY_FIELDS, WRITABLE_SETTINGS, writable_settings
 from tests.unit.user_pool_fakes import REGION, FakeUserPool, MemoryRecords, client_error, descriptions, function_arn, key_arn
 
 pytestmark = pytest.mark.unit

@@ -15,32 +15,17 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from sms_otp import limits as limits_module
-from sms_otp.errors import DeadlineExceededError, PhoneNumberNotAllowedError, SmsOtpError
-from sms_otp.limits import _WRITE_ATTEMPTS as WRITE_ATTEMPTS
-from sms_otp.limits import (
-    BUDGET_SHARDS,
-    BudgetExhaustedError,
-    LimitStore,
-    LimitStoreUnavailableError,
-    LockedOutError,
-    Reservation,
-    SendLimitError,
-    SubjectState,
-    budget_key,
-    budget_keys,
-    check_send,
-    humanize_seconds,
-    next_state,
-    online_guessing_bound,
-    released_state,
-    shard_caps,
-    shards_to_try,
-    subject_key,
-)
-from sms_otp.phone_numbers import number_prefix
-from sms_otp.settings import LimitPolicy
-from sms_otp.time_budget import Deadline
+from sms_otp.core.errors import DeadlineExceededError, PhoneNumberNotAllowedError, SmsOtpError
+from sms_otp.core.phone_numbers import number_prefix
+from sms_otp.core.settings import LimitPolicy
+from sms_otp.core.time_budget import Deadline
+from sms_otp.limits import store as limits_module
+from sms_otp.limits.errors import BudgetExhaustedError, LimitStoreUnavailableError, LockedOutError, SendLimitError, humanize_seconds
+from sms_otp.limits.keys import BUDGET_SHARDS, budget_key, budget_keys, shard_caps, shards_to_try, subject_key
+from sms_otp.limits.policy import check_send, next_state, online_guessing_bound, released_state
+from sms_otp.limits.record import Reservation, SubjectState
+from sms_otp.limits.store import DynamoDbLimitStore
+from sms_otp.limits.table import WRITE_ATTEMPTS
 from tests.testkit.atomic_requests import AtomicRequests
 from tests.testkit.cognito_encryption import Encrypt
 from tests.testkit.events import EventLoader
@@ -63,9 +48,11 @@ class FakeClock:
         return float(self.now)
 
 
-def store(policy: LimitPolicy = DEFAULTS, clock: FakeClock | None = None, table: str = "sms-otp-limits") -> LimitStore:
+def store(policy: LimitPolicy = DEFAULTS, clock: FakeClock | None = None, table: str = "sms-otp-limits") -> DynamoDbLimitStore:
     # No back-off sleeps: races are decided by the order of requests, never by the wall clock.
-    return LimitStore(table, policy, boto3.client("dynamodb", region_name="us-east-1"), clock or FakeClock(), sleep=lambda _seconds: None)
+    return DynamoDbLimitStore(
+        table, policy, boto3.client("dynamodb", region_name="us-east-1"), clock or FakeClock(), sleep=lambda _seconds: None
+    )
 
 
 # ---------------------------------------------------------------- the policy, pure ---
@@ -278,7 +265,7 @@ def test_rounds_without_a_message_do_not_spend_the_budget(aws: None) -> None:
 def test_the_limit_store_failing_fails_closed(aws: None, logs: Any, error_code: str) -> None:
     # GIVEN DynamoDB answering with an error
     client = boto3.client("dynamodb", region_name="us-east-1")
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    limits = DynamoDbLimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
     with Stubber(client) as stub:
         stub.add_client_error("batch_get_item", service_error_code=error_code, service_message=f"it mentions {PHONE}")
 
@@ -439,7 +426,7 @@ def test_an_unreachable_limit_store_means_no_code(
 def test_a_lost_race_on_the_numbers_item_is_retried_not_an_outage(aws: None) -> None:
     # GIVEN another invocation writing the number's item between our read and our write, once
     client = boto3.client("dynamodb", region_name="us-east-1")
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
+    limits = DynamoDbLimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
     with Stubber(client) as stub:
         stub.add_response("batch_get_item", {"Responses": {"sms-otp-limits": []}})
         stub.add_response("get_item", {})
@@ -501,7 +488,7 @@ def test_each_refusal_is_counted_by_its_reason(aws: None, logs: Any) -> None:
 def test_a_store_that_stays_contended_refuses_and_alerts(aws: None, logs: Any) -> None:
     # GIVEN every write losing its race (another invocation always changed the item first)
     client = boto3.client("dynamodb", region_name="us-east-1")
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
+    limits = DynamoDbLimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
     with Stubber(client) as stub:
         stub.add_response("batch_get_item", {"Responses": {"sms-otp-limits": []}})
         for _ in range(WRITE_ATTEMPTS):
@@ -522,7 +509,7 @@ def test_a_store_that_stays_contended_refuses_and_alerts(aws: None, logs: Any) -
 def test_a_failed_reset_is_logged_and_alerts(aws: None, logs: Any) -> None:
     # GIVEN DynamoDB refusing the update
     client = boto3.client("dynamodb", region_name="us-east-1")
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    limits = DynamoDbLimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
     with Stubber(client) as stub:
         stub.add_client_error("update_item", service_error_code="InternalServerError", service_message=f"it mentions {PHONE}")
 
@@ -675,7 +662,7 @@ def test_a_released_message_no_longer_counts_toward_any_limit(aws: None) -> None
 def test_a_failing_release_is_logged_and_keeps_the_allowance_spent(aws: None, logs: Any) -> None:
     # GIVEN a message admitted, then DynamoDB failing
     client = boto3.client("dynamodb", region_name="us-east-1")
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
+    limits = DynamoDbLimitStore("sms-otp-limits", DEFAULTS, client, FakeClock())
     reservation = limits.admit(PHONE, new_round=False, send=True)
     with Stubber(client) as stub:
         stub.add_client_error("get_item", service_error_code="InternalServerError", service_message=f"it mentions {PHONE}")
@@ -766,9 +753,9 @@ def test_concurrent_sends_to_distinct_numbers_never_contend_and_share_no_item(aw
 # ---------------------------------------------------------------- how a lost race, and other failures, are read ---
 
 
-def _stubbed_store() -> tuple[LimitStore, Any]:
+def _stubbed_store() -> tuple[DynamoDbLimitStore, Any]:
     client = boto3.client("dynamodb", region_name="us-east-1")
-    return LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None), client
+    return DynamoDbLimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None), client
 
 
 def test_a_round_without_a_message_that_loses_its_race_is_tried_again(aws: None) -> None:
@@ -804,7 +791,7 @@ class LosingClient:
 def test_a_write_failure_that_is_not_a_lost_race_fails_closed_at_once(logs: Any, error_code: str) -> None:
     # GIVEN a write refused for another reason than a race
     client = LosingClient(error_code)
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
+    limits = DynamoDbLimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
 
     # WHEN / THEN refused at once (one write, no retry), as a failure of the store
     with pytest.raises(LimitStoreUnavailableError):
@@ -876,7 +863,7 @@ class SteppingClock:
 def test_lost_races_past_the_deadline_are_refused(logs: Any) -> None:
     # GIVEN every write losing its race, and a deadline 5 s away on a clock where each look takes a second
     client = LosingClient("ConditionalCheckFailedException")
-    limits = LimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
+    limits = DynamoDbLimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
     deadline = Deadline(5.0, clock=SteppingClock(1.0))
 
     # WHEN / THEN refused once the deadline has passed (the clear in-time refusal), before the attempts run out
@@ -901,7 +888,9 @@ def test_lost_races_back_off_with_jitter_doubling_from_10_ms_up_to_50(monkeypatc
     draws = LowestDraw()
     monkeypatch.setattr(limits_module, "_BACKOFF", draws)
     slept: list[float] = []
-    limits = LimitStore("sms-otp-limits", DEFAULTS, LosingClient("ConditionalCheckFailedException"), FakeClock(), sleep=slept.append)
+    limits = DynamoDbLimitStore(
+        "sms-otp-limits", DEFAULTS, LosingClient("ConditionalCheckFailedException"), FakeClock(), sleep=slept.append
+    )
 
     # WHEN / THEN refused after every attempt lost (fail closed), having waited up to 10, 20, 40, then 50 ms between them
     with pytest.raises(LimitStoreUnavailableError):

@@ -18,10 +18,10 @@ import boto3
 import pytest
 from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy
 
-from sms_otp.custom_auth import define_auth_challenge, verify_auth_challenge
-from sms_otp.custom_sms import CodeDecryptor
-from sms_otp.errors import CodeDecryptionError
-from sms_otp.settings import Settings
+from sms_otp.core.errors import CodeDecryptionError
+from sms_otp.core.settings import Settings
+from sms_otp.sending.custom_sms import CodeDecryptor
+from sms_otp.sign_in.custom_auth import define_auth_challenge, verify_auth_challenge
 from sms_otp_client import base_image, docker_engine
 from sms_otp_client.base_image import RECIPE_LABEL, LoadedImage, Recipe, decide_official_tag, load_base_image, official_tag, project_tag
 from sms_otp_client.local_invoke import (

@@ -1,4 +1,4 @@
-"""sms_otp.observability.cognito_trigger: log keys, metrics and the two tiers of errors."""
+"""sms_otp.core.observability.cognito_trigger: log keys, metrics and the two tiers of errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sms_otp.errors import (
+from sms_otp.core.errors import (
     CodeDecryptionError,
     ConfigurationError,
     DeliveryError,
@@ -19,7 +19,7 @@ from sms_otp.errors import (
     SmsOtpError,
     UserFacingError,
 )
-from sms_otp.observability import cognito_trigger, count, tracing_enabled
+from sms_otp.core.observability import cognito_trigger, count, tracing_enabled
 from tests.testkit.events import EventLoader
 
 pytestmark = pytest.mark.unit

@@ -1,4 +1,4 @@
-"""sms_otp.phone_numbers: E.164 validation, masking, and the stand-in destination of unknown users."""
+"""sms_otp.core.phone_numbers: E.164 validation, masking, and the stand-in destination of unknown users."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sms_otp.errors import InvalidPhoneNumberError, UserFacingError
-from sms_otp.phone_numbers import mask_phone_number, number_prefix, parse_e164, stand_in_destination, validate_destination
+from sms_otp.core.errors import InvalidPhoneNumberError, UserFacingError
+from sms_otp.core.phone_numbers import mask_phone_number, number_prefix, parse_e164, stand_in_destination, validate_destination
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,4 @@
-"""Post Authentication (sms_otp.phone_verification): end the lockout, mark the phone verified after a sign-in by code."""
+"""Post Authentication (sms_otp.sign_in.phone_verification): end the lockout, mark the phone verified after a sign-in by code."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from sms_otp.errors import MalformedEventError
-from sms_otp.limits import LimitStore, LockedOutError
-from sms_otp.phone_numbers import number_prefix
-from sms_otp.phone_verification import ClientFlows, mark_phone_verified, post_authentication
+from sms_otp.core.errors import MalformedEventError
+from sms_otp.core.phone_numbers import number_prefix
+from sms_otp.limits.errors import LockedOutError
+from sms_otp.limits.store import DynamoDbLimitStore
+from sms_otp.sign_in.phone_verification import ClientFlows, mark_phone_verified, post_authentication
 from tests.testkit.events import Event, EventLoader
 
 pytestmark = pytest.mark.unit
@@ -243,7 +244,7 @@ def test_a_sign_in_ends_the_lockout_of_the_users_number(
 ) -> None:
     # GIVEN the user's number locked out by rounds without success (the stack's limits table and policy)
     event = post_auth_event(load_event, user_pool, user_pool.code_only_client_id)
-    limits: LimitStore = post_auth_handler.LIMITS
+    limits: DynamoDbLimitStore = post_auth_handler.LIMITS
     phone_number = event["request"]["userAttributes"]["phone_number"]
     for _ in range(limits.policy.lockout_threshold):
         limits.admit(phone_number, new_round=True, send=False)
@@ -258,7 +259,7 @@ def test_a_sign_in_ends_the_lockout_of_the_users_number(
 
 
 class RecordingLimits:
-    """A stand-in for LimitStore that records which subjects were reset."""
+    """A stand-in for DynamoDbLimitStore that records which subjects were reset."""
 
     def __init__(self) -> None:
         self.reset: list[str] = []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sms_otp.errors import InternalError, InvalidPhoneNumberError, PhoneNumberNotAllowedError
+from sms_otp.core.errors import InternalError, InvalidPhoneNumberError, PhoneNumberNotAllowedError
 from tests.testkit.events import EventLoader
 
 pytestmark = pytest.mark.unit

@@ -10,10 +10,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sms_otp import pumping
-from sms_otp.limits import LimitStore, LimitStoreUnavailableError, RangeStoppedError, SendLimitError, subject_key
-from sms_otp.pumping import RangeWindow, next_stop, send_cap
-from sms_otp.settings import LimitPolicy
+from sms_otp.core.settings import LimitPolicy
+from sms_otp.limits import pumping
+from sms_otp.limits.errors import LimitStoreUnavailableError, RangeStoppedError, SendLimitError
+from sms_otp.limits.keys import subject_key
+from sms_otp.limits.pumping import RangeWindow, next_stop, send_cap
+from sms_otp.limits.store import DynamoDbLimitStore
 from tests.testkit.atomic_requests import AtomicRequests
 from tests.testkit.metrics import metric_dimensions
 from tests.testkit.template import load_template, resource_properties
@@ -33,8 +35,8 @@ class FakeClock:
         return float(self.now)
 
 
-def store(policy: LimitPolicy = DEFAULTS, clock: FakeClock | None = None, client: Any = None) -> LimitStore:
-    return LimitStore("sms-otp-limits", policy, client or boto3.client("dynamodb", region_name="us-east-1"), clock or FakeClock())
+def store(policy: LimitPolicy = DEFAULTS, clock: FakeClock | None = None, client: Any = None) -> DynamoDbLimitStore:
+    return DynamoDbLimitStore("sms-otp-limits", policy, client or boto3.client("dynamodb", region_name="us-east-1"), clock or FakeClock())
 
 
 def fresh_numbers(count: int, area_code: str = "415") -> list[str]:
@@ -42,7 +44,7 @@ def fresh_numbers(count: int, area_code: str = "415") -> list[str]:
     return [f"+1{area_code}2{n:06d}" for n in range(count)]
 
 
-def send_code(limits: LimitStore, number: str, *, anonymous: bool = False) -> bool:
+def send_code(limits: DynamoDbLimitStore, number: str, *, anonymous: bool = False) -> bool:
     """A sign-in code to ``number`` through the limits, as Create asks for it; whether it may go out."""
     try:
         limits.admit(number, new_round=True, send=True, number_range=RANGE, anonymous=anonymous)

@@ -22,8 +22,8 @@ import phonenumbers
 import pytest
 from moto.backends import get_backend
 
-from sms_otp.limits import LimitExceededError, RangeStoppedError
-from sms_otp.phone_numbers import number_prefix, validate_destination
+from sms_otp.core.phone_numbers import number_prefix, validate_destination
+from sms_otp.limits.errors import LimitExceededError, RangeStoppedError
 from tests.testkit.events import EventLoader
 from tests.unit.conftest import ACCOUNT_ID, REGION, TEST_MODE_TOPIC_ARN, TEST_MODE_TOPIC_NAME
 

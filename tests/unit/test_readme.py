@@ -104,8 +104,8 @@ def test_every_output_is_named(output: str) -> None:
 
 def test_every_text_the_stack_sends_is_quoted_by_its_trigger_source() -> None:
     # Imported here: the layer's modules build Powertools' logger and metrics on import, under the unit tier's environment.
-    from sms_otp.custom_auth import sign_in_message
-    from sms_otp.custom_sms import TRIGGER_SOURCES, sms_text
+    from sms_otp.sending.custom_sms import TRIGGER_SOURCES, sms_text
+    from sms_otp.sign_in.custom_auth import sign_in_message
 
     # GIVEN the text of each trigger source, with placeholders for the code and the phone number
     texts = {source: sms_text(source, "<code>", "<phone number>") for source in TRIGGER_SOURCES}
@@ -118,16 +118,11 @@ def test_every_text_the_stack_sends_is_quoted_by_its_trigger_source() -> None:
 
 def test_every_refusal_a_person_can_read_is_in_the_table_of_sentences() -> None:
     # Imported here, as above.
-    from sms_otp.errors import DeadlineExceededError, DeliveryError, UserFacingError
-    from sms_otp.limits import (
-        BudgetExhaustedError,
-        LimitStoreUnavailableError,
-        RangeStoppedError,
-        SubjectState,
-        check_lockout,
-        check_send,
-    )
-    from sms_otp.settings import LimitPolicy
+    from sms_otp.core.errors import DeadlineExceededError, DeliveryError, UserFacingError
+    from sms_otp.core.settings import LimitPolicy
+    from sms_otp.limits.errors import BudgetExhaustedError, LimitStoreUnavailableError, RangeStoppedError
+    from sms_otp.limits.policy import check_lockout, check_send
+    from sms_otp.limits.record import SubjectState
 
     # GIVEN each refusal a sign-in can meet, as the code words it at the default settings
     policy = LimitPolicy()

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from sms_otp.errors import DeliveryError, KeyServiceUnavailableError, UserFacingError
-from sms_otp.limits import RangeStoppedError
+from sms_otp.core.errors import DeliveryError, KeyServiceUnavailableError, UserFacingError
+from sms_otp.limits.errors import RangeStoppedError
 from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
 from tests.testkit.events import EventLoader
 

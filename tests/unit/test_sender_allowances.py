@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from sms_otp.limits import SendLimitError
-from sms_otp.observability import count_refusal
+from sms_otp.core.observability import count_refusal
+from sms_otp.limits.errors import SendLimitError
 from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
 from tests.testkit.events import Event, EventLoader
 from tests.testkit.metrics import metric_dimensions

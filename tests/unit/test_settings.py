@@ -1,4 +1,4 @@
-"""sms_otp.settings: one frozen Settings from the environment, failing fast with the variable's name."""
+"""sms_otp.core.settings: one frozen Settings from the environment, failing fast with the variable's name."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from types import ModuleType
 
 import pytest
 
-from sms_otp.errors import ConfigurationError, UserFacingError
-from sms_otp.phone_numbers import validate_destination
-from sms_otp.settings import TABLE, OptionalText, Settings, Switch, WholeNumber, load_settings
+from sms_otp.core.errors import ConfigurationError, UserFacingError
+from sms_otp.core.phone_numbers import validate_destination
+from sms_otp.core.settings import TABLE, OptionalText, Settings, Switch, WholeNumber, load_settings
 from tests.testkit.template import load_template
 
 pytestmark = pytest.mark.unit
@@ -186,7 +186,9 @@ def test_a_longest_lockout_below_the_first_caps_every_lockout() -> None:
 
 def test_a_daily_limit_below_the_hourly_one_is_the_limit_that_binds() -> None:
     # GIVEN MaxMessagesPerDay below MaxMessagesPerHour, which CloudFormation cannot refuse at deploy time
-    from sms_otp.limits import SendLimitError, SubjectState, check_send
+    from sms_otp.limits.errors import SendLimitError
+    from sms_otp.limits.policy import check_send
+    from sms_otp.limits.record import SubjectState
 
     policy = Settings.from_env({"MAX_MESSAGES_PER_HOUR": "5", "MAX_MESSAGES_PER_DAY": "2", "MIN_SECONDS_BETWEEN_MESSAGES": "0"}).limits
     now = 1_000_000

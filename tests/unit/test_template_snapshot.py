@@ -42,19 +42,17 @@ from typing import Any
 import boto3
 import pytest
 from cfnlint.decode.cfn_yaml import load as load_cfn_yaml
-from cfnlint.template import Template as CfnLintTemplate
-from cfnlint.template.transforms._language_extensions import language_extension
 from samtranslator.metrics.metrics import Metrics
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
+
+from tests.testkit.template import REGION, expand_language_extensions
 
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 SNAPSHOT = Path(__file__).with_name("template_snapshot.json")
-REGION = "us-east-1"
-LANGUAGE_EXTENSIONS = "AWS::LanguageExtensions"
 # Parameters that decide which resources exist and what they may do.
 VARIED_PARAMETERS = ("TestMode", "EnableTracing", "PasswordSignIn")
 EXISTING_POOL_ID = "us-east-1_Example12"
@@ -82,19 +80,6 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     """The template as plain data, with CloudFormation's short tags in their long form."""
     loaded: dict[str, Any] = json.loads(json.dumps(load_cfn_yaml(str(path))))
     return loaded
-
-
-def expand_language_extensions(template: dict[str, Any]) -> dict[str, Any]:
-    """``Fn::ForEach`` and the other language extensions expanded, as cfn-lint does; the transform is then done."""
-    transforms = template.get("Transform", [])
-    transforms = transforms if isinstance(transforms, list) else [transforms]
-    if LANGUAGE_EXTENSIONS not in transforms:
-        return template
-    errors, expanded = language_extension(CfnLintTemplate(None, copy.deepcopy(template), regions=[REGION]))
-    assert not errors, [str(error) for error in errors]
-    plain: dict[str, Any] = json.loads(json.dumps(expanded))
-    plain["Transform"] = [name for name in transforms if name != LANGUAGE_EXTENSIONS]
-    return plain
 
 
 def _with_s3_code_locations(template: dict[str, Any]) -> dict[str, Any]:

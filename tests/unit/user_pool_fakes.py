@@ -33,7 +33,7 @@ from botocore.exceptions import ClientError, ParamValidationError
 from botocore.validate import ParamValidator
 from hypothesis import strategies as st
 
-from sms_otp.user_pool_settings import DESCRIBED_AS, SET_BY_OTHER_OPERATIONS, WRITABLE_SETTINGS
+from sms_otp.existing_pool.user_pool_settings import DESCRIBED_AS, SET_BY_OTHER_OPERATIONS, WRITABLE_SETTINGS
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"

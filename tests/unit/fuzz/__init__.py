@@ -11,7 +11,7 @@ hostile answers. Some events are made up whole, and some are not objects at all.
 Every handler runs as Lambda runs it (moto behind the ones that call AWS, test
 mode on, the logger at DEBUG), and for every example:
 
-1. only the package's own errors (:class:`~sms_otp.errors.SmsOtpError`) escape;
+1. only the package's own errors (:class:`~sms_otp.core.errors.SmsOtpError`) escape;
 2. Define issues tokens only after a real user's right answer to a session that
    is all ours, and Verify answers correct only for the right, fresh code of a
    real user (the fuzzer never knows the code: it is drawn when the test starts);

@@ -12,8 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
-from sms_otp.codes import IssuedCode, generate_code
-from sms_otp.custom_auth import LatencyMimic
+from sms_otp.sign_in.codes import IssuedCode, generate_code
+from sms_otp.sign_in.custom_auth import LatencyMimic
 from tests.testkit.cognito_encryption import Encrypt
 
 from .mutations import Hidden

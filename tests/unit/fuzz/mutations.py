@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sms_otp.codes import IssuedCode
+from sms_otp.sign_in.codes import IssuedCode
 from tests.testkit.events import Event, EventLoader
 
 Path = tuple[str | int, ...]

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 from hypothesis import event as hypothesis_event
 
-from sms_otp.codes import CLOCK_SKEW_SECONDS, MAX_ANSWER_CHARACTERS, IssuedCode
-from sms_otp.custom_auth import CUSTOM_CHALLENGE
-from sms_otp.custom_sms import ACCOUNT_TAKEOVER_SOURCE, MAX_CIPHERTEXT_CHARACTERS, TRIGGER_SOURCES
-from sms_otp.errors import SmsOtpError
+from sms_otp.core.errors import SmsOtpError
+from sms_otp.sending.custom_sms import ACCOUNT_TAKEOVER_SOURCE, MAX_CIPHERTEXT_CHARACTERS, TRIGGER_SOURCES
+from sms_otp.sign_in.codes import CLOCK_SKEW_SECONDS, MAX_ANSWER_CHARACTERS, IssuedCode
+from sms_otp.sign_in.custom_auth import CUSTOM_CHALLENGE
 
 from .mutations import Hidden
 from .strategies import VALID_PHONE_NUMBERS

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from sms_otp.codes import CLOCK_SKEW_SECONDS
-from sms_otp.custom_auth import CUSTOM_CHALLENGE
-from sms_otp.custom_sms import TRIGGER_SOURCES
-from sms_otp.settings import load_settings
+from sms_otp.core.settings import load_settings
+from sms_otp.sending.custom_sms import TRIGGER_SOURCES
+from sms_otp.sign_in.codes import CLOCK_SKEW_SECONDS
+from sms_otp.sign_in.custom_auth import CUSTOM_CHALLENGE
 
 from .mutations import (
     CIPHERTEXT_SOURCES,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sms_otp.codes import IssuedCode
+from sms_otp.sign_in.codes import IssuedCode
 
 from .mutations import Assign, EventLoader, Hidden, Plan, refresh_session_metadata
 from .oracles import Outbox, clear_limits_table, create_may_send, drain, invoke_and_check_delivery, secrets_of

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sms_otp.custom_sms import ACCOUNT_TAKEOVER_MESSAGE, ACCOUNT_TAKEOVER_SOURCE
+from sms_otp.sending.custom_sms import ACCOUNT_TAKEOVER_MESSAGE, ACCOUNT_TAKEOVER_SOURCE
 from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE
 
 from .conftest import TEMPORARY_PASSWORD

@@ -41,7 +41,7 @@ from typing import Any, Protocol, TypeVar
 
 from botocore.config import Config
 
-from sms_otp.errors import DeadlineExceededError
+from sms_otp.core.errors import DeadlineExceededError
 
 DYNAMODB_CONFIG = Config(connect_timeout=0.5, read_timeout=1, retries={"total_max_attempts": 2, "mode": "standard"})
 SNS_CONFIG = Config(connect_timeout=1, read_timeout=1.5, retries={"total_max_attempts": 2, "mode": "standard"})
@@ -71,7 +71,7 @@ class Deadline:
     """A moment by which every AWS call of one invocation must have answered.
 
     :meth:`call` runs a call and waits for it until the deadline at most; past
-    it, :class:`~sms_otp.errors.DeadlineExceededError` is raised (``abandoned``
+    it, :class:`~sms_otp.core.errors.DeadlineExceededError` is raised (``abandoned``
     when the call had started, and may still complete). An unbounded deadline
     (:meth:`unbounded`) makes the call directly, in the caller's thread.
     """
@@ -101,7 +101,7 @@ class Deadline:
         return None if self._expires_at is None else self._expires_at - self._clock()
 
     def call(self, operation: Callable[..., Result], /, *args: Any, **kwargs: Any) -> Result:
-        """``operation(*args, **kwargs)``, or :class:`~sms_otp.errors.DeadlineExceededError` if it has not answered in time."""
+        """``operation(*args, **kwargs)``, or :class:`~sms_otp.core.errors.DeadlineExceededError` if it has not answered in time."""
         remaining = self.remaining()
         if remaining is None:
             return operation(*args, **kwargs)

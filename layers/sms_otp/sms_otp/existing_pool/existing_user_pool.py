@@ -1,8 +1,8 @@
 """The custom resource that attaches the stack's triggers to an existing user pool, and gives the pool back on delete.
 
 Create and Update attach; Delete detaches. Each reads the pool (``DescribeUserPool``),
-merges or restores its ``LambdaConfig`` (:mod:`sms_otp.trigger_attachment`) and writes it
-back with every other writable setting unchanged (:mod:`sms_otp.user_pool_settings`).
+merges or restores its ``LambdaConfig`` (:mod:`sms_otp.existing_pool.trigger_attachment`) and writes it
+back with every other writable setting unchanged (:mod:`sms_otp.existing_pool.user_pool_settings`).
 
 What the stack replaced is kept in the stack's DynamoDB table (the limits table, which
 both modes deploy and which CloudFormation deletes only after this resource), under a
@@ -26,9 +26,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.errors import aws_error_code
-from sms_otp.observability import logger
-from sms_otp.trigger_attachment import (
+from sms_otp.core.errors import aws_error_code
+from sms_otp.core.observability import logger
+from sms_otp.existing_pool.trigger_attachment import (
     Attachment,
     AttachmentRefusedError,
     attach,
@@ -37,7 +37,7 @@ from sms_otp.trigger_attachment import (
     owned_identities,
     parse_request,
 )
-from sms_otp.user_pool_settings import settings_changed, unknown_fields, update_request
+from sms_otp.existing_pool.user_pool_settings import settings_changed, unknown_fields, update_request
 
 RECORD_KEY_PREFIX = "existing-user-pool#"
 MAX_REASON_LENGTH = 256  # crhelper keeps the end of a longer reason; the start is what matters

@@ -9,8 +9,8 @@ even when the key would open it.
 
 The sender is invoked asynchronously: Lambda retries an invocation that raises.
 So a failure a retry may mend (KMS or SNS throttled, failing, timed out or out
-of reach) raises :class:`~sms_otp.errors.KeyServiceUnavailableError` or a
-retryable :class:`~sms_otp.errors.DeliveryError`, and a refusal that would only
+of reach) raises :class:`~sms_otp.core.errors.KeyServiceUnavailableError` or a
+retryable :class:`~sms_otp.core.errors.DeliveryError`, and a refusal that would only
 repeat (another pool's code, a ciphertext that is not one, a number not
 allowed, a limit reached) ends the invocation quietly. Either way, a message
 that was not sent gives its allowance back (see :func:`send_custom_sms`).
@@ -32,17 +32,18 @@ from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError
 from aws_encryption_sdk.identifiers import CommitmentPolicy
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.aws_failures import CallRecorder, is_transient
-from sms_otp.errors import CodeDecryptionError, DeliveryError, KeyServiceUnavailableError, MalformedEventError, aws_error_code
-from sms_otp.events import code_of, phone_number_of, string_field, trigger_source_of
-from sms_otp.limits import sender_subject
-from sms_otp.observability import count, logger
-from sms_otp.phone_numbers import validate_destination
-from sms_otp.time_budget import KMS_CONFIG
+from sms_otp.core.aws_failures import CallRecorder, is_transient
+from sms_otp.core.errors import CodeDecryptionError, DeliveryError, KeyServiceUnavailableError, MalformedEventError, aws_error_code
+from sms_otp.core.events import code_of, phone_number_of, string_field, trigger_source_of
+from sms_otp.core.observability import count, logger
+from sms_otp.core.phone_numbers import validate_destination
+from sms_otp.core.time_budget import KMS_CONFIG
+from sms_otp.limits.keys import sender_subject
 
 if TYPE_CHECKING:
-    from sms_otp.events import CognitoEvent
-    from sms_otp.limits import LimitStore, Reservation
+    from sms_otp.core.events import CognitoEvent
+    from sms_otp.limits.protocol import LimitStore
+    from sms_otp.limits.record import Reservation
 
 USER_POOL_CONTEXT_KEY = "userpool-id"
 # One worker per container: decryption overlaps the limits check (see send_custom_sms).

@@ -3,7 +3,7 @@
 SMS pumping: bots ask for codes to many valid, ordinary numbers in ranges where
 someone in the delivery chain is paid per message. Each number is new, so the
 per-number limits never bite; what gives it away is that the sign-ins never
-finish. So, per number range (:func:`~sms_otp.phone_numbers.number_prefix`: the
+finish. So, per number range (:func:`~sms_otp.core.phone_numbers.number_prefix`: the
 area code in the North American plan, a block of ten million numbers elsewhere),
 over a sliding window, the guard counts the sign-in codes sent and the sign-ins
 completed (Post Authentication; at most one per code sent, so sign-ins by
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sms_otp.settings import LimitPolicy
+    from sms_otp.core.settings import LimitPolicy
 
 BUCKET_SECONDS = 600
 WINDOW_BUCKETS = 6

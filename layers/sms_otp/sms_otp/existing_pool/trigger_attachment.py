@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sms_otp.errors import SmsOtpError
+from sms_otp.core.errors import SmsOtpError
 
 KMS_KEY_SLOT = "KMSKeyID"
 CUSTOM_SMS_SENDER = "CustomSMSSender"

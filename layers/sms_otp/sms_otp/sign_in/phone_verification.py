@@ -3,7 +3,7 @@
 A successful sign-in resets the number's count of sign-in rounds without success
 (see :mod:`sms_otp.limits`), so its owner is never locked out by the rounds
 that led to it, and counts as a completed sign-in in its number range (see
-:mod:`sms_otp.pumping`) when a sign-in code was sent to it.
+:mod:`sms_otp.limits.pumping`) when a sign-in code was sent to it.
 
 A correct one-time code proves the person holds the phone, so a sign-in by code
 sets ``phone_number_verified=true``. The Post Authentication event does not say
@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.errors import InvalidPhoneNumberError, aws_error_code
-from sms_otp.events import client_id_of, optional_phone_number_of, phone_number_verified, string_field
-from sms_otp.observability import count, logger
-from sms_otp.phone_numbers import number_prefix
-from sms_otp.time_budget import COGNITO_CONFIG
+from sms_otp.core.errors import InvalidPhoneNumberError, aws_error_code
+from sms_otp.core.events import client_id_of, optional_phone_number_of, phone_number_verified, string_field
+from sms_otp.core.observability import count, logger
+from sms_otp.core.phone_numbers import number_prefix
+from sms_otp.core.time_budget import COGNITO_CONFIG
 
 if TYPE_CHECKING:
-    from sms_otp.events import CognitoEvent
-    from sms_otp.limits import LimitStore
+    from sms_otp.core.events import CognitoEvent
+    from sms_otp.limits.protocol import LimitStore
 
 # Flows under which every sign-in that reaches Post Authentication was one by code.
 CODE_ONLY_FLOWS = frozenset({"ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "CUSTOM_AUTH_FLOW_ONLY"})

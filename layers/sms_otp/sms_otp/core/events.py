@@ -6,7 +6,7 @@ some forty event modules, and would add about 60 % to the cold start of Define,
 Verify and Pre sign-up.
 
 Each accessor checks the type it expects and raises
-:class:`~sms_otp.errors.MalformedEventError` otherwise, so a malformed event
+:class:`~sms_otp.core.errors.MalformedEventError` otherwise, so a malformed event
 never reaches the logic as a bare ``KeyError``, and each refusal is worded here
 once. The few readers that must never raise say so (Verify judges any answer
 wrong rather than failing; the logger reads the routing keys of anything).
@@ -18,7 +18,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sms_otp.errors import MalformedEventError
+from sms_otp.core.errors import MalformedEventError
 
 CognitoEvent = dict[str, Any]
 """A trigger event as Cognito sends it: ``version``, ``triggerSource``, ``userPoolId``, ``userName``,

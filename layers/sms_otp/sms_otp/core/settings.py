@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sms_otp.errors import ConfigurationError
+from sms_otp.core.errors import ConfigurationError
 
 
 # The table's entries are named tuples, and their patterns plain strings compiled on first use (re caches

@@ -18,9 +18,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sms_otp.codes import IssuedCode, generate_code, verify_answer
-from sms_otp.errors import DeadlineExceededError, DeliveryError, MalformedEventError
-from sms_otp.events import (
+from sms_otp.core.errors import DeadlineExceededError, DeliveryError, MalformedEventError
+from sms_otp.core.events import (
     ChallengeResult,
     CognitoEvent,
     challenge_answer_of,
@@ -31,13 +30,14 @@ from sms_otp.events import (
     string_field,
     user_not_found,
 )
-from sms_otp.observability import count, count_refusal, logger
-from sms_otp.phone_numbers import mask_phone_number, number_prefix, stand_in_destination, validate_destination
+from sms_otp.core.observability import count, count_refusal, logger
+from sms_otp.core.phone_numbers import mask_phone_number, number_prefix, stand_in_destination, validate_destination
+from sms_otp.sign_in.codes import IssuedCode, generate_code, verify_answer
 
 if TYPE_CHECKING:
-    from sms_otp.limits import LimitStore
-    from sms_otp.settings import Settings
-    from sms_otp.time_budget import Deadline
+    from sms_otp.core.settings import Settings
+    from sms_otp.core.time_budget import Deadline
+    from sms_otp.limits.protocol import LimitStore
 
 CUSTOM_CHALLENGE = "CUSTOM_CHALLENGE"
 DELIVERY_MEDIUM = "SMS"
@@ -173,7 +173,7 @@ def create_auth_challenge(
 
     Every AWS call answers by ``deadline`` (the handler's: the Lambda context's
     remaining time less a margin), or the challenge is refused with
-    :class:`~sms_otp.errors.DeadlineExceededError`, before Cognito gives up.
+    :class:`~sms_otp.core.errors.DeadlineExceededError`, before Cognito gives up.
     """
     try:
         _create(event, settings=settings, send_text=send_text, latency=latency, limits=limits, clock=clock, deadline=deadline)

@@ -6,7 +6,7 @@ Test mode never reaches a phone: every text is published to the test topic,
 with the intended recipient and the trigger source as message attributes so
 testers can route numbers to different inboxes with subscription filter policies.
 
-A failed publish raises :class:`~sms_otp.errors.DeliveryError`: nothing is
+A failed publish raises :class:`~sms_otp.core.errors.DeliveryError`: nothing is
 silently lost. The error says whether a retry may help (SNS throttled, failing
 or out of reach) and whether SNS may have taken the message anyway (an answer
 lost to a read timeout, on any attempt), so the caller knows whether the
@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.aws_failures import CallRecorder, is_transient, may_have_reached_the_service
-from sms_otp.errors import DeadlineExceededError, DeliveryError, aws_error_code
-from sms_otp.observability import count, logger
-from sms_otp.phone_numbers import mask_phone_number, validate_destination
-from sms_otp.time_budget import SNS_CONFIG, Deadline
+from sms_otp.core.aws_failures import CallRecorder, is_transient, may_have_reached_the_service
+from sms_otp.core.errors import DeadlineExceededError, DeliveryError, aws_error_code
+from sms_otp.core.observability import count, logger
+from sms_otp.core.phone_numbers import mask_phone_number, validate_destination
+from sms_otp.core.time_budget import SNS_CONFIG, Deadline
 
 if TYPE_CHECKING:
-    from sms_otp.settings import Settings
+    from sms_otp.core.settings import Settings
 
 
 @functools.cache
@@ -66,11 +66,11 @@ class SmsPublisher:
     def send(self, phone_number: str, text: str, *, trigger_source: str, deadline: Deadline | None = None) -> str:
         """Send ``text`` to ``phone_number`` (E.164) and return SNS's message id.
 
-        Raises :class:`~sms_otp.errors.InvalidPhoneNumberError` for a number that
-        is not valid E.164, :class:`~sms_otp.errors.PhoneNumberNotAllowedError`
+        Raises :class:`~sms_otp.core.errors.InvalidPhoneNumberError` for a number that
+        is not valid E.164, :class:`~sms_otp.core.errors.PhoneNumberNotAllowedError`
         for one this deployment refuses (country, premium rate),
-        :class:`~sms_otp.errors.DeliveryError` when SNS does not take the message,
-        and :class:`~sms_otp.errors.DeadlineExceededError` when SNS has not
+        :class:`~sms_otp.core.errors.DeliveryError` when SNS does not take the message,
+        and :class:`~sms_otp.core.errors.DeadlineExceededError` when SNS has not
         answered by ``deadline`` (``abandoned``: the publish may still go out).
         """
         recipient = validate_destination(phone_number, self._settings.allowed_country_codes)
@@ -97,7 +97,7 @@ class SmsPublisher:
         return message_id
 
     def _publish(self, client: Any, request: dict[str, Any], recipient: str) -> dict[str, Any]:
-        """Publish, or raise :class:`~sms_otp.errors.DeliveryError`; run in the thread that makes the call (the recorder is per thread)."""
+        """Publish, or raise :class:`~sms_otp.core.errors.DeliveryError`; run in the calling thread (the recorder is per thread)."""
         self._publishes.clear()
         try:
             response: dict[str, Any] = client.publish(**request)

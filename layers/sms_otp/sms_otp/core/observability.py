@@ -1,9 +1,9 @@
 """Powertools logging and metrics, and the wrapper every trigger handler wears.
 
 The wrapper decides what an error looks like to the caller: a
-:class:`~sms_otp.errors.UserFacingError` passes through with its own text,
+:class:`~sms_otp.core.errors.UserFacingError` passes through with its own text,
 anything else is logged with its stack and re-raised as a generic
-:class:`~sms_otp.errors.InternalError`. It never logs the event itself: events
+:class:`~sms_otp.core.errors.InternalError`. It never logs the event itself: events
 carry phone numbers, and Custom SMS Sender events carry encrypted codes.
 
 Tracing is opt-in (``EnableTracing`` in the template): Powertools' Tracer loads
@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from sms_otp.errors import InternalError, MalformedEventError, SmsOtpError, UserFacingError
-from sms_otp.events import routing_keys
+from sms_otp.core.errors import InternalError, MalformedEventError, SmsOtpError, UserFacingError
+from sms_otp.core.events import routing_keys
 
 logger = Logger()
 metrics = Metrics()

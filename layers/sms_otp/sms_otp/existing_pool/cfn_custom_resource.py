@@ -19,8 +19,8 @@ from typing import Any
 from crhelper import CfnResource
 from crhelper.utils import _send_response as send_over_https  # type: ignore[attr-defined]
 
-from sms_otp.errors import SmsOtpError
-from sms_otp.observability import logger
+from sms_otp.core.errors import SmsOtpError
+from sms_otp.core.observability import logger
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _RESPONSE_TIMEOUT_SECONDS = 10

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from sms_otp.errors import InvalidPhoneNumberError, PhoneNumberNotAllowedError
+from sms_otp.core.errors import InvalidPhoneNumberError, PhoneNumberNotAllowedError
 
 if TYPE_CHECKING:
     import phonenumbers

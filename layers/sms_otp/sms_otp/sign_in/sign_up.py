@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sms_otp.events import optional_phone_number_of
-from sms_otp.observability import count, logger
-from sms_otp.phone_numbers import mask_phone_number, validate_destination
+from sms_otp.core.events import optional_phone_number_of
+from sms_otp.core.observability import count, logger
+from sms_otp.core.phone_numbers import mask_phone_number, validate_destination
 
 if TYPE_CHECKING:
-    from sms_otp.events import CognitoEvent
-    from sms_otp.settings import Settings
+    from sms_otp.core.events import CognitoEvent
+    from sms_otp.core.settings import Settings
 
 
 def pre_sign_up(event: CognitoEvent, *, settings: Settings) -> None:

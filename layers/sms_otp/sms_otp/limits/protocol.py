@@ -1,0 +1,34 @@
+"""What the triggers need of the limits: the interface the DynamoDB store and the tests' fakes both implement."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from sms_otp.core.time_budget import Deadline
+    from sms_otp.limits.record import Reservation
+
+
+class LimitStore(Protocol):
+    """Admits sign-in rounds and messages, gives back unsent ones, and resets a number after a sign-in."""
+
+    def admit(
+        self,
+        subject: str,
+        *,
+        new_round: bool,
+        send: bool,
+        number_range: str | None = None,
+        anonymous: bool = False,
+        deadline: Deadline | None = None,
+    ) -> Reservation:
+        """Record a round and/or a message for ``subject`` if every limit allows it; raise a refusal otherwise."""
+        ...
+
+    def release(self, reservation: Reservation, deadline: Deadline | None = None) -> None:
+        """Give back what ``reservation`` took, for a message that certainly was not sent (best effort)."""
+        ...
+
+    def reset_failures(self, subject: str, *, number_range: str | None = None) -> bool:
+        """Forget ``subject``'s failed rounds and lockout after a successful sign-in; return whether it did."""
+        ...
