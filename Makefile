@@ -71,7 +71,9 @@ build: .venv-sam/.installed ## sam build into .aws-sam/build, with .venv-sam's S
 DEPLOY_MODE = $(PYTHON313) -c 'import tomllib; parameters = tomllib.load(open("samconfig.toml", "rb"))["default"]["deploy"]["parameters"]; \
 	print("" if "region" in parameters else "--guided")'
 
-deploy: build ## deploy to your AWS account: guided the first time (your answers go to samconfig.toml), then from samconfig.toml (DEPLOY_ARGS passes options)
+# Credentials are checked first: the guided deploy asks all its questions before it needs them.
+deploy: build $(VENV)/.installed ## deploy to your AWS account: guided the first time (your answers go to samconfig.toml), then from samconfig.toml (DEPLOY_ARGS passes options)
+	@$(PY) -m sms_otp_client check-credentials
 	@mode=$$($(DEPLOY_MODE)) || exit 1; \
 	if [ -n "$$mode" ]; then echo "First deployment: sam deploy --guided asks for the stack name, region and parameters, and saves them in samconfig.toml"; fi; \
 	set -x; $(SAM) deploy $$mode $(DEPLOY_ARGS)
