@@ -25,6 +25,7 @@ from sms_otp.core.settings import LimitPolicy
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment
 from sms_otp_client.web import WebExampleServer, page_config
+from tests.testkit import docs
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -117,14 +118,14 @@ def test_the_server_gives_nothing_else_away(web_example: WebExampleServer, path:
 
 
 def test_the_readmes_command_writes_the_pages_config_from_the_stacks_outputs(sandbox: SandboxDeployment, sandbox_env: dict[str, str]):
-    # GIVEN the README's AWS CLI command that writes web/config.json, pointed at the sandbox's stack
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    [line] = [line for line in readme.splitlines() if line.startswith("aws cloudformation describe-stacks") and "web/config.json" in line]
+    # GIVEN your-app.md's AWS CLI command that writes web/config.json, pointed at the sandbox's stack
+    your_app = docs.page("your-app.md")
+    [line] = [line for line in your_app.splitlines() if line.startswith("aws cloudformation describe-stacks") and "web/config.json" in line]
     command = shlex.split(line.split(" > ")[0])
     command[command.index("--stack-name") + 1] = sandbox.stack_name
 
     # WHEN it runs
-    result = subprocess.run(  # noqa: S603 - the README's command, our own CLI
+    result = subprocess.run(  # noqa: S603 - the docs' command, our own CLI
         [str(PROJECT_ROOT / ".venv-awscli" / "bin" / "aws"), *command[1:]], env=sandbox_env, capture_output=True, text=True, check=False
     )
 
@@ -259,7 +260,7 @@ def test_refusals_by_the_triggers_reach_the_page(
 def test_where_only_administrators_create_accounts_the_page_signs_in_an_account_they_made(
     web_example: WebExampleServer, sandbox: SandboxDeployment, page: Page, phone_number: str, inbox: TestModeInbox
 ):
-    # GIVEN an account made by an administrator, as the README shows for SelfSignUp=false
+    # GIVEN an account made by an administrator, as your-app.md shows for SelfSignUp=false
     cognito = sandbox.client("cognito-idp")
     cognito.admin_create_user(
         UserPoolId=sandbox.outputs.user_pool_id,

@@ -23,9 +23,9 @@ from crhelper import CfnResource
 from sms_otp.existing_pool import cfn_custom_resource
 from sms_otp.existing_pool.existing_user_pool import AttachmentRecords, DescribedPools, ExistingPoolTriggers, reason_for
 from sms_otp.existing_pool.trigger_attachment import Attachment, AttachmentRefusedError
+from tests.testkit.user_pool_fakes import REGION, FakeUserPool, client_error
 from tests.unit.conftest import LIMITS_TABLE_NAME
-from tests.unit.test_existing_user_pool import LOGICAL_ID, SENDER_CONFIG, STACK_ID, a_pool
-from tests.unit.user_pool_fakes import REGION, FakeUserPool, client_error
+from tests.unit.existing_pool.test_existing_user_pool import LOGICAL_ID, SENDER_CONFIG, STACK_ID, a_pool
 
 pytestmark = pytest.mark.unit
 

@@ -21,7 +21,7 @@ from tests.testkit.template import load_template, resource_properties
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SOURCES = (ROOT / "layers" / "sms_otp" / "sms_otp", ROOT / "src")
 OBSERVABILITY = ROOT / "layers" / "sms_otp" / "sms_otp" / "core" / "observability.py"
 NAMESPACE = "CognitoSmsOtp"

@@ -11,7 +11,7 @@ import build_layer
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SOURCES = (ROOT / "layers" / "sms_otp" / "sms_otp", ROOT / "src")
 # Clients the libraries build themselves: the Encryption SDK's KMS key provider (Custom SMS Sender) and
 # the X-Ray SDK's sampling connector (EnableTracing=true).

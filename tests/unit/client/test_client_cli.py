@@ -18,6 +18,7 @@ from sms_otp_client.auth import SignInError, Tokens
 from sms_otp_client.phone import PhoneNumberError, normalise_phone_number
 from sms_otp_client.progress import Progress
 from sms_otp_client.stack import StackOutputs
+from tests.testkit.docs import every_document
 
 pytestmark = pytest.mark.unit
 
@@ -356,20 +357,24 @@ def test_a_lone_build_does_not_wait() -> None:
     assert said == []
 
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-README_COMMANDS = sorted(
-    {line.strip().removeprefix(".venv/bin/") for line in README.splitlines() if line.strip().startswith(".venv/bin/sms-otp ")}
+DOCUMENTED_COMMANDS = sorted(
+    {
+        line.strip().removeprefix(".venv/bin/")
+        for text in every_document().values()
+        for line in text.splitlines()
+        if line.strip().startswith(".venv/bin/sms-otp ")
+    }
 )
 
 
-def test_the_readme_shows_the_client_by_the_name_it_answers_to() -> None:
-    # GIVEN the README's client commands / THEN there are some, and the client's usage names the same program
-    assert README_COMMANDS
+def test_the_docs_show_the_client_by_the_name_it_answers_to() -> None:
+    # GIVEN the client commands of the README and the docs / THEN there are some, and the client's usage names the same program
+    assert DOCUMENTED_COMMANDS
     assert cli.parser().format_usage().startswith("usage: sms-otp ")
 
 
-@pytest.mark.parametrize("command", README_COMMANDS)
-def test_every_client_command_in_the_readme_parses(command: str) -> None:
-    # GIVEN a command line the README shows / WHEN the client parses it / THEN it names a command the client has
+@pytest.mark.parametrize("command", DOCUMENTED_COMMANDS)
+def test_every_client_command_in_the_docs_parses(command: str) -> None:
+    # GIVEN a command line the README or a docs page shows / WHEN the client parses it / THEN it names a command the client has
     arguments = cli.parser().parse_args(shlex.split(command)[1:])
     assert callable(arguments.run)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.testkit.template import load_template
-from tests.unit.test_template_safeguards import EXISTING_POOL, NEW_POOL, SENDER_ONLY_POOL, resources
+from tests.unit.template.test_template_safeguards import EXISTING_POOL, NEW_POOL, SENDER_ONLY_POOL, resources
 
 pytestmark = pytest.mark.unit
 
