@@ -23,10 +23,12 @@ from bench.artifacts import ROOT, measure_sizes, sam_build, source_only_copy
 from bench.cold import Functions, render_cold, run_cold
 from bench.common import table
 from bench.local_aws import EventFactory, MotoServer, function_settings
+from bench.round_trips import cost_table, load_prices, monthly
+from bench.round_trips import run as count_calls
 from bench.warm import render_warm, run_warm
 
 OUTPUT_DIR = ROOT / ".bench"
-SECTIONS = ("cold", "warm", "sizes")
+SECTIONS = ("calls", "cold", "warm", "sizes")
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -98,12 +100,49 @@ def render_sizes(sizes: dict[str, Any]) -> str:
     return table("Sizes, KiB (zipped with deflate, as sam deploy does)", ["artifact", "files", "unzipped", "zipped", "of which .pyc"], rows)
 
 
+def render_calls(data: dict[str, Any]) -> str:
+    rows = [
+        [phase, scenario, step, len(entry["calls"]), entry["depth"], " > ".join(entry["calls"])]
+        for phase in ("cold", "warm")
+        for scenario, steps in data["results"][phase].items()
+        for step, entry in steps.items()
+        if entry["calls"]
+    ]
+    text = table(
+        "AWS calls per trigger (depth: calls one after another; overlapping calls count once)",
+        ["phase", "scenario", "trigger:event", "calls", "depth", "calls in order"],
+        rows,
+    )
+    cost_rows = [
+        [scenario, row["calls"], row["requests_per_1000"], row["lambda_per_1000"], row["total_per_1000"]]
+        for scenario, row in data["cost"].items()
+    ]
+    text += table(
+        "Cost per 1,000, US dollars, warm (SMS apart)",
+        ["scenario", "AWS calls", "requests", "Lambda", "total"],
+        [[c[0], c[1], f"{c[2]:.5f}", f"{c[3]:.5f}", f"{c[4]:.5f}"] for c in cost_rows],
+    )
+    month = data["month"]
+    text += f"   A month of 10,000 users signing in 4 times ({month['sign_ins']:,} sign-ins): "
+    text += f"${month['stack_per_sign_ins']:.2f} for the stack, SMS apart ${month['sms']:.2f}\n"
+    return text
+
+
+def measure_calls() -> dict[str, Any]:
+    results = count_calls(repeats=5)
+    prices = load_prices()
+    cost = cost_table(results, prices)
+    return {"results": results, "cost": cost, "month": monthly(cost, prices)}
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     runs = arguments.runs or (2 if arguments.quick else 9)
     OUTPUT_DIR.mkdir(exist_ok=True)
     run = Run(arguments.output)
     out(table("Machine", ["what", "value"], [[key, str(value)] for key, value in run.results["machine"].items()]))
+    if "calls" in arguments.sections:
+        run.section("calls", measure_calls, render_calls)
     progress("sam build for this machine's architecture")
     build = run.section("build", lambda: sam_build(OUTPUT_DIR / "sam-build.log"), lambda data: f"== sam build: {data['seconds']:.0f} s\n")
     if build is None:

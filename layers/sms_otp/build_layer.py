@@ -26,6 +26,7 @@ import argparse
 import compileall
 import csv
 import os
+import platform
 import py_compile
 import shutil
 import subprocess
@@ -47,8 +48,42 @@ ARCHITECTURE_VARIABLE = "LAYER_ARCHITECTURE"
 # Installed as dependencies but loaded by no trigger: cffi's C parser (only needed to compile cffi
 # modules; cryptography's come compiled).
 UNUSED_DISTRIBUTIONS = ("pycparser",)
-# Documentation, type stubs and command-line scripts that come with the packages.
-UNUSED_FILES = ("bin", "boto3/examples", "*-stubs", "**/*.pyi")
+# Documentation, type stubs, command-line scripts and C sources that come with the packages; the SDK's
+# request examples (documentation only); Powertools' features no module imports (Logger, Metrics and
+# Tracer need its logging, metrics, tracing, shared, middleware and utilities' typing and jmespath_utils).
+UNUSED_FILES = (
+    "bin",
+    "boto3/examples",
+    "*-stubs",
+    "**/*.pyi",
+    "**/*.c",
+    "botocore/data/*/*/examples-1.json",
+    "aws_lambda_powertools/event_handler",
+    *(
+        f"aws_lambda_powertools/utilities/{name}"
+        for name in (
+            "auth_alpha",
+            "batch",
+            "circuit_breaker",
+            "data_classes",
+            "data_masking",
+            "feature_flags",
+            "idempotency",
+            "kafka",
+            "metadata",
+            "parameters",
+            "parser",
+            "streaming",
+            "validation",
+        )
+    ),
+)
+# The AWS services whose clients something in the layer builds: the stack's code (boto3.client calls,
+# tests/unit/test_layer_models.py reads them from the code), the Encryption SDK's KMS key provider (kms)
+# and the X-Ray SDK's sampling rules (xray, with EnableTracing=true). botocore ships the models of over
+# 400 services, 23 MB; only these are kept, with the data files every client reads (endpoints, partitions).
+SERVICE_MODELS = ("cognito-idp", "dynamodb", "kms", "sns", "xray")
+SDK_DATA_FOLDERS = ("botocore/data", "boto3/data")
 
 
 class BuildError(RuntimeError):
@@ -106,6 +141,36 @@ def remove_unused(site: Path) -> None:
                 shutil.rmtree(path)
             else:
                 path.unlink()
+    remove_unused_service_models(site)
+
+
+def remove_unused_service_models(site: Path, services: tuple[str, ...] = SERVICE_MODELS) -> None:
+    """Keep only the SDK's models of ``services`` (each a folder under botocore/data and boto3/data)."""
+    for data in SDK_DATA_FOLDERS:
+        folder = site / data
+        if not folder.is_dir():
+            raise BuildError(f"{data} is missing: the SDK's layout changed, check SERVICE_MODELS")
+        for service in folder.iterdir():
+            if service.is_dir() and service.name not in services:
+                shutil.rmtree(service)
+    if missing := [service for service in services if not (site / "botocore" / "data" / service).is_dir()]:
+        raise BuildError(f"botocore has no model for {', '.join(missing)}")
+
+
+def strip_native_extensions(site: Path, architecture: str) -> None:
+    """Drop the symbol tables of the native extensions (cryptography's alone carries 3 MB of them).
+
+    The loader needs only the dynamic symbols, which stripping keeps. llvm-strip reads either
+    architecture; binutils' strip only this machine's, so without llvm-strip a cross build ships them.
+    """
+    tool = shutil.which("llvm-strip")
+    if tool is None and MACHINES[architecture] == platform.machine():
+        tool = shutil.which("strip")
+    if tool is None:
+        print("no llvm-strip: the native extensions keep their symbol tables (about 3 MB more)", file=sys.stderr)  # noqa: T201
+        return
+    extensions = sorted(str(path) for path in site.rglob("*.so"))
+    subprocess.run([tool, "--strip-unneeded", *extensions], check=True)  # noqa: S603 - a strip tool, our files
 
 
 def compile_bytecode(site: Path) -> None:
@@ -132,6 +197,7 @@ def build(artifacts_dir: Path, logical_id: str) -> None:
     install_requirements(site, architecture)
     shutil.copytree(HERE / PACKAGE, site / PACKAGE, ignore=shutil.ignore_patterns("__pycache__"))
     remove_unused(site)
+    strip_native_extensions(site, architecture)
     compile_bytecode(site)
     print(f"{logical_id}: built for {architecture} in {site}")  # noqa: T201 - sam build shows it
 

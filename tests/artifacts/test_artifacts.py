@@ -7,6 +7,7 @@ Each architecture is built once per session, with the commands docs/deploying.md
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytest
 
 from sms_otp_client.sandbox import build_dir as sandbox_build_dir
 from sms_otp_client.sandbox import build_folder_lock, with_runtime_python_on_path
+from tests.unit.repository.test_layer_models import LIBRARY_CLIENTS, clients_the_code_builds
 
 pytestmark = pytest.mark.build
 
@@ -160,3 +162,37 @@ def test_the_custom_resource_function_holds_its_module_and_nothing_else(build: B
 
         # THEN it is those modules, no Makefile or stray file
         assert shipped == expected, function
+
+
+# Builds, with the layer alone on the path, every client something in the layer builds: boto3's for
+# each kept model, and on this machine's architecture (whose native extensions load here) the
+# Encryption SDK's KMS client and the X-Ray SDK's sampling client, through the libraries' own code.
+CLIENTS_FROM_THE_LAYER = """
+import json, platform, sys
+import boto3
+services = json.loads(sys.argv[1])
+for service in services:
+    boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+if sys.argv[2] == "native":
+    from aws_encryption_sdk.key_providers.kms import DiscoveryAwsKmsMasterKeyProvider
+    from aws_lambda_powertools import Tracer
+    from aws_xray_sdk.core.sampling.connector import ServiceConnector
+    DiscoveryAwsKmsMasterKeyProvider().add_regional_client("us-east-1")
+    ServiceConnector()
+    Tracer(service="layer-check")
+"""
+
+
+def test_every_client_the_code_builds_finds_its_model_in_the_layer(build: Build) -> None:
+    # GIVEN the services whose clients the code and its libraries build
+
+    services = sorted(clients_the_code_builds() | LIBRARY_CLIENTS)
+    native = "native" if EXTENSION_MACHINE[build.architecture] == os.uname().machine else "pure"
+
+    # WHEN building each from the built layer alone
+    command = [sys.executable, "-I", "-S", "-c", f"import sys; sys.path[:0] = [{str(build.layer_python)!r}]\n{CLIENTS_FROM_THE_LAYER}"]
+    environment = {"PATH": os.environ.get("PATH", ""), "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}
+    completed = subprocess.run([*command, json.dumps(services), native], env=environment, capture_output=True, text=True, check=False)  # noqa: S603
+
+    # THEN every model is there (botocore raises UnknownServiceError for a missing one)
+    assert completed.returncode == 0, completed.stderr[-3000:]

@@ -88,7 +88,7 @@ class SmsPublisher:
             )
             count("DeliveryFailures")
             raise
-        count("MessagesSent")
+        # Counted by the caller, by source (CodesSent, CodesDelivered, NotificationsDelivered): one metric less.
         message_id = str(response.get("MessageId", ""))
         logger.info(
             "Message sent",

@@ -271,5 +271,7 @@ def verify_auth_challenge(
                 now=clock(),
                 ttl_seconds=settings.otp_ttl_seconds,
             )
-    count("AnswersCorrect" if correct else "AnswersWrong")
+    # Only wrong answers: the right ones are TokensIssued already (one metric less).
+    if not correct:
+        count("AnswersWrong")
     event["response"] = {"answerCorrect": correct}

@@ -81,7 +81,6 @@ def mark_phone_verified(event: CognitoEvent, *, cognito_client: Any, client_flow
         logger.error("Could not mark the phone verified; the sign-in goes on", extra={"error_code": aws_error_code(error)})
         count("PhoneVerificationFailures")
         return False
-    count("PhonesVerified")
     logger.info("Phone marked verified after a sign-in by code")
     return True
 
