@@ -162,6 +162,11 @@ def run(repeats: int = 1) -> dict[str, Any]:
     from tests.testkit.template import create_limits_table  # noqa: PLC0415
 
     saved = dict(os.environ)
+    # The layer caches its clients per container: load it afresh, as a new container would, so that every client it
+    # builds is one the recorder hooks; and put back the modules as they were, for whoever imported them before.
+    saved_modules = dict(sys.modules)
+    for name in [name for name in sys.modules if name == "sms_otp" or name.startswith("sms_otp.")]:
+        del sys.modules[name]
     boto3.DEFAULT_SESSION = None
     results: dict[str, Any] = {}
     try:
@@ -210,6 +215,9 @@ def run(repeats: int = 1) -> dict[str, Any]:
         os.environ.clear()
         os.environ.update(saved)
         boto3.DEFAULT_SESSION = None
+        for name in [name for name in sys.modules if name not in saved_modules]:
+            del sys.modules[name]
+        sys.modules.update(saved_modules)
     return results
 
 
