@@ -232,7 +232,7 @@ def test_resetting_an_unknown_subject_does_nothing(aws: None) -> None:
 
 def test_the_stack_budget_stops_sends_and_alerts(aws: None, logs: Any) -> None:
     # GIVEN a budget of 3 messages an hour for the whole stack
-    limits = store(LimitPolicy(stack_messages_per_hour=3))
+    limits = store(LimitPolicy(known_numbers_share_percent=0, stack_messages_per_hour=3))
     for number in ("+14155550101", "+14155550102", "+14155550103"):
         limits.admit(number, new_round=True, send=True)
 
@@ -252,7 +252,7 @@ def test_the_stack_budget_stops_sends_and_alerts(aws: None, logs: Any) -> None:
 
 def test_rounds_without_a_message_do_not_spend_the_budget(aws: None) -> None:
     # GIVEN a budget of 1 an hour, spent
-    limits = store(LimitPolicy(stack_messages_per_hour=1))
+    limits = store(LimitPolicy(known_numbers_share_percent=0, stack_messages_per_hour=1))
     limits.admit(PHONE, new_round=True, send=True)
 
     # WHEN later rounds of the session (no message) are admitted
@@ -565,8 +565,8 @@ def test_the_stack_budget_counts_per_clock_hour() -> None:
     hour_start = 3_600 * 500_000
 
     # WHEN / THEN every second of that hour shares its counters, and the next hour has its own
-    assert budget_keys(hour_start) == budget_keys(hour_start + 3_599) == [f"budget#500000#{shard}" for shard in range(BUDGET_SHARDS)]
-    assert budget_key(hour_start + 3_600, 0) == "budget#500001#0"
+    assert budget_keys(hour_start) == budget_keys(hour_start + 3_599) == [f"budget#500000#fresh#{shard}" for shard in range(BUDGET_SHARDS)]
+    assert budget_key(hour_start + 3_600, 0) == "budget#500001#fresh#0"
 
 
 @pytest.mark.parametrize("budget", [1, 3, 9, 10, 11, 999, 1000, 1_000_000])
@@ -649,7 +649,7 @@ def test_releasing_keeps_a_lock_set_by_a_later_round() -> None:
 
 def test_a_released_message_no_longer_counts_toward_any_limit(aws: None) -> None:
     # GIVEN a budget of 1 and a message just admitted to a number
-    limits = store(LimitPolicy(stack_messages_per_hour=1))
+    limits = store(LimitPolicy(known_numbers_share_percent=0, stack_messages_per_hour=1))
     reservation = limits.admit(PHONE, new_round=True, send=True)
 
     # WHEN it is given back (it was not sent)
@@ -716,7 +716,7 @@ def test_concurrent_sends_to_distinct_numbers_never_contend_and_share_no_item(aw
     # GIVEN 32 invocations at the same instant, each sending a sign-in code to its own number, in 32 number ranges
     area_codes = [code for code in map(str, range(201, 400)) if phonenumbers.is_valid_number(phonenumbers.parse(f"+1{code}3000000"))][:32]
     numbers = [f"+1{code}3000000" for code in area_codes]
-    limits = store()
+    limits = store(LimitPolicy(known_numbers_share_percent=0))
     writes = RecordingWrites(limits.client)
     limits.client = writes
     barrier = threading.Barrier(32)
@@ -745,7 +745,7 @@ def test_concurrent_sends_to_distinct_numbers_never_contend_and_share_no_item(aw
     # AND no item was written by every send (the budget's counters are shared by few, by the numbers' hashes)
     assert len(writes.written) == 32
     assert set.intersection(*writes.written.values()) == set()
-    budget = Counter(key for keys in writes.written.values() for key in keys if key.startswith("budget#"))
+    budget = Counter(key for keys in writes.written.values() for key in keys if key.startswith("budget#") and "#fresh#" in key)
     assert sum(budget.values()) == 32
     assert max(budget.values()) < 32
 
@@ -804,7 +804,7 @@ def test_a_write_failure_that_is_not_a_lost_race_fails_closed_at_once(logs: Any,
 
 def test_a_spent_budget_is_logged(aws: None, logs: Any) -> None:
     # GIVEN a budget of one message an hour, spent by another number
-    limits = store(LimitPolicy(stack_messages_per_hour=1))
+    limits = store(LimitPolicy(known_numbers_share_percent=0, stack_messages_per_hour=1))
     limits.admit(OTHER_PHONE, new_round=True, send=True)
 
     # WHEN / THEN the next message is refused, with a warning in the log

@@ -49,9 +49,9 @@ def budget_keys(now: int, share: str = FRESH_SHARE) -> list[str]:
     return [budget_key(now, shard, share) for shard in range(BUDGET_SHARDS)]
 
 
-def country_key(now: int, calling_code: int) -> str:
-    """The counter of the fresh numbers of one calling code in the clock hour ``now`` falls in."""
-    return f"budget#{now // HOUR_SECONDS}#country#{calling_code}"
+def country_share(calling_code: int) -> str:
+    """The share of the fresh numbers of one calling code, sharded like the others (see :func:`budget_key`)."""
+    return f"country+{calling_code}"
 
 
 def known_key(phone_number: str) -> str:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sms_otp.core.observability import count_for_alarm, logger
 from sms_otp.limits.errors import BudgetExhaustedError, SendLimitError, humanize_seconds
-from sms_otp.limits.keys import FRESH_SHARE, KNOWN_SHARE, account_key, budget_key, budget_keys, country_key, shard_caps, shards_to_try
+from sms_otp.limits.keys import FRESH_SHARE, KNOWN_SHARE, account_key, budget_key, budget_keys, country_share, shard_caps, shards_to_try
 from sms_otp.limits.record import DAY_SECONDS, HOUR_SECONDS
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class Budget:
 
     known: list[int]
     fresh: list[int]
-    country: int = 0
+    country: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ class Shares:
         """The items to read before a message: both shares' counters, the country's, and the account's."""
         keys = budget_keys(now, KNOWN_SHARE) + budget_keys(now, FRESH_SHARE)
         if calling_code is not None:
-            keys.append(country_key(now, calling_code))
+            keys += budget_keys(now, country_share(calling_code))
         if account is not None:
             keys.append(account_key(account, now))
         return keys
@@ -76,7 +76,9 @@ class Shares:
         return Budget(
             known=[_number(items.get(key), "sent") for key in budget_keys(now, KNOWN_SHARE)],
             fresh=[_number(items.get(key), "sent") for key in budget_keys(now, FRESH_SHARE)],
-            country=_number(items.get(country_key(now, calling_code)), "sent") if calling_code is not None else 0,
+            country=[_number(items.get(key), "sent") for key in budget_keys(now, country_share(calling_code))]
+            if calling_code is not None
+            else [],
         )
 
     @staticmethod
@@ -93,7 +95,7 @@ class Shares:
             raise self.spent("known")
         if not fresh_room:
             raise self.spent("fresh")
-        if budget.country >= self.policy.country_share():
+        if sum(budget.country) >= self.policy.country_share():
             raise self.spent("country")
 
     def check_account(self, items: dict[str, dict[str, Any]], account: str, now: int) -> None:
@@ -111,15 +113,16 @@ class Shares:
 
     def spend(self, subject_key: str, budget: Budget, now: int, deadline: Deadline, *, known: bool, calling_code: int | None) -> list[str]:
         """Take one message from the shares this number may draw on; return the counters' keys (refuse when none has room)."""
-        expires_at = (now // HOUR_SECONDS + 3) * HOUR_SECONDS
         taken: list[str] = []
         if known:
             key = self._take(subject_key, KNOWN_SHARE, budget.known, self.policy.known_share(), now=now, deadline=deadline)
             if key is not None:
                 return [key]
         elif calling_code is not None:
-            key = country_key(now, calling_code)
-            if not self.table.count_under_cap(key, self.policy.country_share(), expires_at, deadline):
+            key = self._take(
+                subject_key, country_share(calling_code), budget.country, self.policy.country_share(), now=now, deadline=deadline
+            )
+            if key is None:
                 raise self.spent("country")
             taken.append(key)
         key = self._take(subject_key, FRESH_SHARE, budget.fresh, self.policy.fresh_share(), now=now, deadline=deadline)
@@ -141,7 +144,7 @@ class Shares:
     @staticmethod
     def spent(share: str) -> BudgetExhaustedError:
         """The refusal when a share is spent (counted for the budget alarm, the share logged)."""
-        logger.warning("An hourly share of the stack's message budget is spent", extra={"share": share})
+        logger.warning("The stack's hourly message budget is spent", extra={"share": share})
         count_for_alarm("SmsBudgetExhausted")
         return BudgetExhaustedError()
 

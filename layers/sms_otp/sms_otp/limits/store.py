@@ -138,13 +138,7 @@ class DynamoDbLimitStore:
             reservation = self._reserve(subject_key(subject), new_round=new_round, send=True, deadline=deadline)
             if anonymous:
                 return reservation
-            try:
-                reservation = self._count(reservation, look, now, deadline)
-            except (RefusalError, DeadlineExceededError, ClientError, BotoCoreError):
-                # Nothing will be sent: give back what was surely taken (a count whose update failed, or was left
-                # running at the deadline, is not in the reservation), with the grace a refusal may still use.
-                self.release(reservation, deadline.with_grace())
-                raise
+            reservation = self._count(reservation, look, now, deadline)
         except (ClientError, BotoCoreError) as error:
             logger.error("The limit store failed; nothing is sent", extra={"error_code": aws_error_code(error)})
             count_for_alarm("LimitStoreFailures")
@@ -177,12 +171,18 @@ class DynamoDbLimitStore:
 
     def _count(self, reservation: Reservation, look: _Look, now: int, deadline: Deadline) -> Reservation:
         """Count the message in a fresh number's range, the account's day and the budget's shares; keep each key for a release."""
-        if look.window is not None:
-            reservation = replace(reservation, range_key=self._ranges.count_send(look.window, now, deadline))
         account, calling_code = look.destination.account, look.destination.calling_code
-        if account is not None:
-            reservation = replace(reservation, account_key=self._shares.count_account(account, now, deadline))
-        taken = self._shares.spend(reservation.subject_key, look.budget, now, deadline, known=look.known, calling_code=calling_code)
+        try:
+            if look.window is not None:
+                reservation = replace(reservation, range_key=self._ranges.count_send(look.window, now, deadline))
+            if account is not None:
+                reservation = replace(reservation, account_key=self._shares.count_account(account, now, deadline))
+            taken = self._shares.spend(reservation.subject_key, look.budget, now, deadline, known=look.known, calling_code=calling_code)
+        except (RefusalError, DeadlineExceededError, ClientError, BotoCoreError):
+            # Nothing will be sent: give back what was surely taken (a count whose update failed, or was left
+            # running at the deadline, is not in the reservation), with the grace a refusal may still use.
+            self.release(reservation, deadline.with_grace())
+            raise
         return replace(reservation, budget_key=taken[-1], country_key=taken[0] if len(taken) > 1 else None)
 
     def _reserve(self, key: str, *, new_round: bool, send: bool, deadline: Deadline) -> Reservation:
