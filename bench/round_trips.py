@@ -82,12 +82,16 @@ class Recorder:
     """Records every AWS call of every client built while it is installed."""
 
     calls: list[Call] = field(default_factory=list)
+    # Each call waits this long before moto answers, as a call across a region's network would: calls that run
+    # side by side then overlap whatever the machine's load, so the critical path's depth does not depend on timing.
+    latency_seconds: float = 0.01
     _open: dict[int, tuple[str, float]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def before(self, model: Any, **_: Any) -> None:
         with self._lock:
             self._open[threading.get_ident()] = (f"{model.service_model.service_name}:{model.name}", time.perf_counter())
+        time.sleep(self.latency_seconds)
 
     def after(self, **_: Any) -> None:
         ended = time.perf_counter()

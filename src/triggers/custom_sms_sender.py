@@ -26,5 +26,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         send_text=PUBLISHER.send,
         limits=LIMITS,
         allowed_country_codes=SETTINGS.allowed_country_codes,
+        trust_phone_number_verified=SETTINGS.trust_phone_number_verified,
     )
     return event

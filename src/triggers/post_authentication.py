@@ -18,5 +18,11 @@ LIMITS = DynamoDbLimitStore.from_settings(SETTINGS)
 @cognito_trigger("PostAuthentication", traced=True)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Reset the failed rounds; set phone_number_verified=true when the app client allows only sign-in by code."""
-    post_authentication(event, cognito_client=COGNITO, client_flows=CLIENT_FLOWS, limits=LIMITS)
+    post_authentication(
+        event,
+        cognito_client=COGNITO,
+        client_flows=CLIENT_FLOWS,
+        limits=LIMITS,
+        trust_phone_number_verified=SETTINGS.trust_phone_number_verified,
+    )
     return event

@@ -22,7 +22,9 @@ UNKNOWN_NAMES = [*(f"+1202555{n:04d}" for n in range(150, 157)), "alice", "someo
 @pytest.fixture
 def create(aws: None, sns_outbox: Any, load_handler: Callable[..., ModuleType], monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """Create Auth Challenge with a budget of 3 messages an hour for the whole stack."""
-    module = load_handler("create_auth_challenge", STACK_MESSAGES_PER_HOUR="3")
+    module = load_handler(
+        "create_auth_challenge", KNOWN_NUMBERS_SHARE_PERCENT="0", FRESH_COUNTRY_SHARE_PERCENT="100", STACK_MESSAGES_PER_HOUR="3"
+    )
     monkeypatch.setattr(module, "LATENCY", LatencyMimic(sleep=lambda _seconds: None))
     return module
 

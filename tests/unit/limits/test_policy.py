@@ -178,8 +178,8 @@ def test_the_stack_budget_counts_per_clock_hour() -> None:
     hour_start = 3_600 * 500_000
 
     # WHEN / THEN every second of that hour shares its counters, and the next hour has its own
-    assert budget_keys(hour_start) == budget_keys(hour_start + 3_599) == [f"budget#500000#{shard}" for shard in range(BUDGET_SHARDS)]
-    assert budget_key(hour_start + 3_600, 0) == "budget#500001#0"
+    assert budget_keys(hour_start) == budget_keys(hour_start + 3_599) == [f"budget#500000#fresh#{shard}" for shard in range(BUDGET_SHARDS)]
+    assert budget_key(hour_start + 3_600, 0) == "budget#500001#fresh#0"
 
 
 @pytest.mark.parametrize("budget", [1, 3, 9, 10, 11, 999, 1000, 1_000_000])

@@ -185,8 +185,8 @@ def test_the_refusal_says_when_to_try_again_and_counts_as_pumping(aws: None, log
 
 
 def test_completed_sign_ins_keep_a_range_open(aws: None) -> None:
-    # GIVEN a range in which every second code ends in a sign-in (Post Authentication)
-    limits = store()
+    # GIVEN a range in which every second code ends in a sign-in (Post Authentication), and a budget that never binds
+    limits = store(LimitPolicy(stack_messages_per_hour=1000))
     numbers = fresh_numbers(60)
 
     # WHEN 60 numbers ask for a code, and every other one signs in

@@ -131,7 +131,7 @@ def test_the_guard_stops_each_pumped_range_after_its_minimum_and_no_real_user_no
 ) -> None:
     # GIVEN the deployed defaults (at least 10 codes a range, then 20 % completed), a budget that never binds,
     # and the hour's timeline: 500 pumped numbers over 5 ranges, 300 real users over 50 ranges
-    create = load_handler("create_auth_challenge", STACK_MESSAGES_PER_HOUR="1000000")
+    create = load_handler("create_auth_challenge", KNOWN_NUMBERS_SHARE_PERCENT="0", STACK_MESSAGES_PER_HOUR="1000000")
     post_authentication = load_handler("post_authentication")
     clock = FakeClock()
     create.LIMITS.clock = post_authentication.LIMITS.clock = clock

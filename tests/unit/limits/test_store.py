@@ -57,7 +57,11 @@ def test_the_table_holds_no_phone_number(aws: None) -> None:
     [
         pytest.param(LimitPolicy(), 1, id="30 s interval: exactly one"),
         pytest.param(LimitPolicy(min_seconds_between_messages=0), 5, id="no interval, 5 an hour: exactly five"),
-        pytest.param(LimitPolicy(min_seconds_between_messages=0, max_messages_per_hour=50, max_messages_per_day=50), 50, id="50 a day"),
+        pytest.param(
+            LimitPolicy(min_seconds_between_messages=0, max_messages_per_hour=50, max_messages_per_day=50, stack_messages_per_hour=1000),
+            50,
+            id="50 a day",
+        ),
     ],
 )
 def test_concurrent_requests_never_exceed_a_limit(aws: None, policy: LimitPolicy, admitted: int) -> None:
@@ -126,7 +130,7 @@ def test_resetting_an_unknown_subject_does_nothing(aws: None) -> None:
 
 def test_the_stack_budget_stops_sends_and_alerts(aws: None, logs: Any) -> None:
     # GIVEN a budget of 3 messages an hour for the whole stack
-    limits = store(LimitPolicy(stack_messages_per_hour=3))
+    limits = store(LimitPolicy(known_numbers_share_percent=0, stack_messages_per_hour=3))
     for number in ("+14155550101", "+14155550102", "+14155550103"):
         limits.admit(number, new_round=True, send=True)
 
@@ -146,7 +150,7 @@ def test_the_stack_budget_stops_sends_and_alerts(aws: None, logs: Any) -> None:
 
 def test_rounds_without_a_message_do_not_spend_the_budget(aws: None) -> None:
     # GIVEN a budget of 1 an hour, spent
-    limits = store(LimitPolicy(stack_messages_per_hour=1))
+    limits = store(LimitPolicy(known_numbers_share_percent=0, stack_messages_per_hour=1))
     limits.admit(PHONE, new_round=True, send=True)
 
     # WHEN later rounds of the session (no message) are admitted
@@ -242,7 +246,7 @@ def test_a_failed_reset_is_logged_and_alerts(aws: None, logs: Any) -> None:
 
 def test_a_released_message_no_longer_counts_toward_any_limit(aws: None) -> None:
     # GIVEN a budget of 1 and a message just admitted to a number
-    limits = store(LimitPolicy(stack_messages_per_hour=1))
+    limits = store(LimitPolicy(known_numbers_share_percent=0, stack_messages_per_hour=1))
     reservation = limits.admit(PHONE, new_round=True, send=True)
 
     # WHEN it is given back (it was not sent)

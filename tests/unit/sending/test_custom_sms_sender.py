@@ -70,7 +70,7 @@ class AdmitAll:
         self.admitted: list[tuple[str, bool, bool]] = []
         self.released: list[tuple[str, bool, bool]] = []
 
-    def admit(self, subject: str, *, new_round: bool, send: bool) -> tuple[str, bool, bool]:
+    def admit(self, subject: str, *, new_round: bool, send: bool, **destination: object) -> tuple[str, bool, bool]:
         self.admitted.append((subject, new_round, send))
         return self.admitted[-1]
 
@@ -502,7 +502,7 @@ def test_each_message_is_admitted_as_a_message_under_the_senders_own_key(texts: 
 class RefuseAll:
     """Stands in for the DynamoDbLimitStore: refuses every message."""
 
-    def admit(self, subject: str, *, new_round: bool, send: bool) -> None:
+    def admit(self, subject: str, *, new_round: bool, send: bool, **destination: object) -> None:
         raise SendLimitError("Too many codes were sent to this number. Please try again in 30 seconds.", 30)
 
 

@@ -77,6 +77,9 @@ class RecordingLimits:
         number_range: str | None = None,
         anonymous: bool = False,
         deadline: object = None,
+        phone_number: str | None = None,
+        verified: bool = False,
+        account: str | None = None,
     ) -> tuple[str, bool, bool]:
         if self.refusal is not None:
             raise self.refusal

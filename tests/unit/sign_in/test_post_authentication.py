@@ -265,7 +265,7 @@ class RecordingLimits:
         self.reset: list[str] = []
         self.ranges: list[str | None] = []
 
-    def reset_failures(self, subject: str, *, number_range: str | None = None) -> bool:
+    def reset_failures(self, subject: str, *, number_range: str | None = None, verified: bool = False) -> bool:
         self.reset.append(subject)
         self.ranges.append(number_range)
         return True

@@ -217,8 +217,12 @@ COUNTED = (
     "RespondToAuthChallenge",
     "ForgotPassword",
     "ConfirmForgotPassword",
+    # A signed-in user's calls that text a code to a phone number, which may be a new one each time.
+    "UpdateUserAttributes",
+    "GetUserAttributeVerificationCode",
+    "VerifyUserAttribute",
 )
-# Operations of a signed-in user, and the refresh of tokens: never counted.
+# Operations of a signed-in user that send no text, and the refresh of tokens: never counted.
 NOT_COUNTED = ("GetUser", "GlobalSignOut", "RevokeToken", "ChangePassword", "GetTokensFromRefreshToken", "AssociateSoftwareToken")
 WAF_TYPES = {"AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation"}
 

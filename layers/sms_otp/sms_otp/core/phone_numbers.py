@@ -89,6 +89,11 @@ def number_prefix(value: object) -> str:
     return f"+{number.country_code}{national[: max(1, len(national) - NUMBER_RANGE_DIGITS)]}"
 
 
+def calling_code_of(value: object) -> int:
+    """The country calling code of a valid E.164 number (1 for the whole North American plan)."""
+    return int(parse_e164(value).country_code or 0)
+
+
 def mask_phone_number(value: object) -> str:
     """Mask all but the last four digits, the way Cognito shows a destination: ``+*******0123``.
 

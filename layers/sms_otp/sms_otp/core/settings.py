@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from sms_otp.core.errors import ConfigurationError
@@ -48,7 +48,7 @@ class Switch(NamedTuple):
     """A setting that is ``true`` or ``false`` (in any case)."""
 
     variable: str
-    parameter: str
+    parameter: str | None
     default: bool
 
     def read(self, env: Mapping[str, str]) -> bool:
@@ -99,8 +99,15 @@ STACK_MESSAGES_PER_HOUR = WholeNumber("STACK_MESSAGES_PER_HOUR", "StackMessagesP
 PUMPING_MIN_SENDS = WholeNumber("PUMPING_MIN_SENDS", "PumpingMinSends", 10, 1, 10_000)
 PUMPING_MIN_CONVERSION_PERCENT = WholeNumber("PUMPING_MIN_CONVERSION_PERCENT", "PumpingMinConversionPercent", 20, 0, 100)
 PUMPING_COOL_OFF_SECONDS = WholeNumber("PUMPING_COOL_OFF_SECONDS", "PumpingCoolOffSeconds", 900, 60, 86_400)
+KNOWN_NUMBERS_SHARE_PERCENT = WholeNumber("KNOWN_NUMBERS_SHARE_PERCENT", "KnownNumbersSharePercent", 50, 0, 90)
+FRESH_COUNTRY_SHARE_PERCENT = WholeNumber("FRESH_COUNTRY_SHARE_PERCENT", "FreshCountrySharePercent", 25, 1, 100)
+MAX_ATTRIBUTE_CODES_PER_ACCOUNT_PER_DAY = WholeNumber(
+    "MAX_ATTRIBUTE_CODES_PER_ACCOUNT_PER_DAY", "MaxAttributeCodesPerAccountPerDay", 5, 1, 100
+)
 TEST_MODE = Switch("TEST_MODE", "TestMode", default=False)
 PASSWORD_SIGN_IN = Switch("PASSWORD_SIGN_IN", "PasswordSignIn", default=False)
+# Set by the template, not a parameter: "true" on a pool the stack creates, where only a code can verify a phone.
+TRUST_PHONE_NUMBER_VERIFIED = Switch("TRUST_PHONE_NUMBER_VERIFIED", None, default=False)
 SMS_SENDER_ID = OptionalText(
     "SMS_SENDER_ID", "SenderId", r"^(?=.*[A-Za-z])[A-Za-z0-9]{1,11}$", "1 to 11 letters or digits, at least one letter"
 )
@@ -134,8 +141,12 @@ TABLE: tuple[WholeNumber | Switch | OptionalText, ...] = (
     PUMPING_MIN_SENDS,
     PUMPING_MIN_CONVERSION_PERCENT,
     PUMPING_COOL_OFF_SECONDS,
+    KNOWN_NUMBERS_SHARE_PERCENT,
+    FRESH_COUNTRY_SHARE_PERCENT,
+    MAX_ATTRIBUTE_CODES_PER_ACCOUNT_PER_DAY,
     TEST_MODE,
     PASSWORD_SIGN_IN,
+    TRUST_PHONE_NUMBER_VERIFIED,
     SMS_SENDER_ID,
     SMS_ORIGINATION_NUMBER,
     ALLOWED_COUNTRY_CODES,
@@ -160,6 +171,26 @@ class LimitPolicy:
     pumping_min_sends: int = PUMPING_MIN_SENDS.default
     pumping_min_conversion_percent: int = PUMPING_MIN_CONVERSION_PERCENT.default
     pumping_cool_off_seconds: int = PUMPING_COOL_OFF_SECONDS.default
+    known_numbers_share_percent: int = KNOWN_NUMBERS_SHARE_PERCENT.default
+    fresh_country_share_percent: int = FRESH_COUNTRY_SHARE_PERCENT.default
+    max_attribute_codes_per_account_per_day: int = MAX_ATTRIBUTE_CODES_PER_ACCOUNT_PER_DAY.default
+    # How many calling codes the stack may send to (0: every country); no country's slice is less than an even split.
+    allowed_countries: int = 0
+
+    def known_share(self) -> int:
+        """Messages an hour kept for known numbers: fresh numbers can never spend them."""
+        return self.stack_messages_per_hour * self.known_numbers_share_percent // 100
+
+    def fresh_share(self) -> int:
+        """Messages an hour fresh numbers may take (known numbers may take them too, once their own share is spent)."""
+        return self.stack_messages_per_hour - self.known_share()
+
+    def country_share(self) -> int:
+        """Messages an hour the fresh numbers of one calling code may take: the percentage, or an even split if larger."""
+        percent = self.fresh_country_share_percent
+        if self.allowed_countries:
+            percent = max(percent, -(-100 // self.allowed_countries))
+        return max(1, self.fresh_share() * min(percent, 100) // 100) if self.fresh_share() else 0
 
     def lockout_seconds(self, failed_rounds: int) -> int:
         """How long new challenges are refused after ``failed_rounds`` rounds without success.
@@ -191,6 +222,9 @@ class LimitPolicy:
             pumping_min_sends=PUMPING_MIN_SENDS.read(env),
             pumping_min_conversion_percent=PUMPING_MIN_CONVERSION_PERCENT.read(env),
             pumping_cool_off_seconds=PUMPING_COOL_OFF_SECONDS.read(env),
+            known_numbers_share_percent=KNOWN_NUMBERS_SHARE_PERCENT.read(env),
+            fresh_country_share_percent=FRESH_COUNTRY_SHARE_PERCENT.read(env),
+            max_attribute_codes_per_account_per_day=MAX_ATTRIBUTE_CODES_PER_ACCOUNT_PER_DAY.read(env),
         )
 
 
@@ -211,6 +245,8 @@ class Settings:
     allowed_country_codes: frozenset[int] = frozenset()
     limits: LimitPolicy = LimitPolicy()
     password_sign_in: bool = PASSWORD_SIGN_IN.default
+    # Whether phone_number_verified="true" makes a number known (see sms_otp.limits.shares).
+    trust_phone_number_verified: bool = TRUST_PHONE_NUMBER_VERIFIED.default
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -224,6 +260,7 @@ class Settings:
         # "*" names every country on purpose (production refuses an empty list); both mean no restriction.
         if country_codes == EVERY_COUNTRY:
             country_codes = None
+        allowed_country_codes = frozenset(int(code) for code in country_codes.split(",")) if country_codes else frozenset()
         return cls(
             otp_length=OTP_LENGTH.read(env),
             otp_ttl_seconds=OTP_TTL_SECONDS.read(env),
@@ -234,9 +271,10 @@ class Settings:
             sms_origination_number=SMS_ORIGINATION_NUMBER.read(env),
             sms_key_arn=SMS_KEY_ARN.read(env),
             limits_table_name=LIMITS_TABLE_NAME.read(env),
-            allowed_country_codes=frozenset(int(code) for code in country_codes.split(",")) if country_codes else frozenset(),
-            limits=LimitPolicy.from_env(env),
+            allowed_country_codes=allowed_country_codes,
+            limits=replace(LimitPolicy.from_env(env), allowed_countries=len(allowed_country_codes)),
             password_sign_in=PASSWORD_SIGN_IN.read(env),
+            trust_phone_number_verified=TRUST_PHONE_NUMBER_VERIFIED.read(env),
         )
 
     def require_sms_key_arn(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sms_otp.limits.record import HOUR_SECONDS
+from sms_otp.limits.record import DAY_SECONDS, HOUR_SECONDS
 
 # The Custom SMS Sender's messages are counted under keys of their own, one per trigger source (see sender_subject).
 SENDER_SUBJECT_PREFIX = "custom-sms-sender:"
@@ -25,19 +25,43 @@ def sender_subject(trigger_source: str, phone_number: str) -> str:
     return f"{SENDER_SUBJECT_PREFIX}{trigger_source}:{phone_number}"
 
 
+def unknown_user_subject(username: str) -> str:
+    """What the sign-in rounds of a name with no account are counted under: apart from the number's own owner."""
+    return f"unknown-user:{username}"
+
+
 def subject_key(phone_number_or_name: str) -> str:
     """The table key of a phone number or name: its SHA-256, so the table holds no number in clear."""
     return "subject#" + hashlib.sha256(phone_number_or_name.encode("utf-8")).hexdigest()
 
 
-def budget_key(now: int, shard: int) -> str:
-    """One of the counters of the clock hour ``now`` falls in."""
-    return f"budget#{now // HOUR_SECONDS}#{shard}"
+KNOWN_SHARE = "known"
+FRESH_SHARE = "fresh"
 
 
-def budget_keys(now: int) -> list[str]:
-    """Every counter of the hour, in shard order."""
-    return [budget_key(now, shard) for shard in range(BUDGET_SHARDS)]
+def budget_key(now: int, shard: int, share: str = FRESH_SHARE) -> str:
+    """One of the counters of a share (known or fresh numbers') of the clock hour ``now`` falls in."""
+    return f"budget#{now // HOUR_SECONDS}#{share}#{shard}"
+
+
+def budget_keys(now: int, share: str = FRESH_SHARE) -> list[str]:
+    """Every counter of a share of the hour, in shard order."""
+    return [budget_key(now, shard, share) for shard in range(BUDGET_SHARDS)]
+
+
+def country_share(calling_code: int) -> str:
+    """The share of the fresh numbers of one calling code, sharded like the others (see :func:`budget_key`)."""
+    return f"country+{calling_code}"
+
+
+def known_key(phone_number: str) -> str:
+    """The item that says a number is known (has completed a sign-in by code): by its SHA-256, like a subject."""
+    return "known#" + hashlib.sha256(phone_number.encode("utf-8")).hexdigest()
+
+
+def account_key(account: str, now: int) -> str:
+    """The counter of one account's attribute-verification codes on the UTC day ``now`` falls in."""
+    return f"account#{hashlib.sha256(account.encode('utf-8')).hexdigest()}#{now // DAY_SECONDS}"
 
 
 def shard_caps(budget: int) -> list[int]:

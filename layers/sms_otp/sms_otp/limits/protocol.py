@@ -21,14 +21,22 @@ class LimitStore(Protocol):
         number_range: str | None = None,
         anonymous: bool = False,
         deadline: Deadline | None = None,
+        phone_number: str | None = None,
+        verified: bool = False,
+        account: str | None = None,
     ) -> Reservation:
-        """Record a round and/or a message for ``subject`` if every limit allows it; raise a refusal otherwise."""
+        """Record a round and/or a message for ``subject`` if every limit allows it; raise a refusal otherwise.
+
+        A message goes to ``phone_number`` in ``number_range``: known numbers (or ``verified``, when the caller
+        vouches for the number) skip the range's guard and spend their own share of the budget; ``account``
+        counts an attribute-verification code against that account's daily cap.
+        """
         ...
 
     def release(self, reservation: Reservation, deadline: Deadline | None = None) -> None:
         """Give back what ``reservation`` took, for a message that certainly was not sent (best effort)."""
         ...
 
-    def reset_failures(self, subject: str, *, number_range: str | None = None) -> bool:
-        """Forget ``subject``'s failed rounds and lockout after a successful sign-in; return whether it did."""
+    def reset_failures(self, subject: str, *, number_range: str | None = None, verified: bool = False) -> bool:
+        """Forget ``subject``'s failed rounds and lockout after a successful sign-in, and record a proven number as known."""
         ...

@@ -59,3 +59,5 @@ class Reservation:
     locked_until_after: int = 0
     budget_key: str | None = None
     range_key: str | None = None
+    country_key: str | None = None
+    account_key: str | None = None

@@ -15,13 +15,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.core.errors import DeadlineExceededError, aws_error_code
 from sms_otp.core.observability import count, count_for_alarm, count_refusal, logger
+from sms_otp.core.phone_numbers import calling_code_of
 from sms_otp.core.time_budget import Deadline
 from sms_otp.limits import pumping
-from sms_otp.limits.errors import BudgetExhaustedError, LimitStoreUnavailableError, RefusalError
-from sms_otp.limits.keys import budget_key, budget_keys, shard_caps, shards_to_try, subject_key
+from sms_otp.limits.errors import LimitStoreUnavailableError, RefusalError
+from sms_otp.limits.keys import known_key, subject_key
 from sms_otp.limits.policy import next_state, released_state
 from sms_otp.limits.range_guard import RangeGuard
-from sms_otp.limits.record import HOUR_SECONDS, Reservation, SubjectState
+from sms_otp.limits.record import Reservation, SubjectState
+from sms_otp.limits.shares import KNOWN_FOR_SECONDS, Budget, Shares
 from sms_otp.limits.table import WRITE_ATTEMPTS, LimitTable, LostRaceError, dynamodb_client
 
 if TYPE_CHECKING:
@@ -30,6 +32,27 @@ if TYPE_CHECKING:
 # Backing off with jitter spreads racers for one number's item out.
 _BACKOFF_CAP_SECONDS = 0.05
 _BACKOFF = random.Random()  # noqa: S311 - jitter, not security
+
+
+@dataclass(frozen=True, slots=True)
+class _Destination:
+    """Where a message goes, as the limits weigh it."""
+
+    number_range: str | None
+    phone_number: str | None
+    calling_code: int | None
+    verified: bool = False
+    account: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Look:
+    """What the read before a message found: the budget, a fresh number's range window, and whether the number is known."""
+
+    destination: _Destination
+    budget: Budget
+    window: pumping.RangeWindow | None
+    known: bool
 
 
 @dataclass
@@ -55,6 +78,10 @@ class DynamoDbLimitStore:
     def _ranges(self) -> RangeGuard:
         return RangeGuard(self._table, self.policy)
 
+    @property
+    def _shares(self) -> Shares:
+        return Shares(self._table, self.policy)
+
     @classmethod
     def from_settings(cls, settings: Settings) -> DynamoDbLimitStore:
         """The container's store: the table and limits the settings name, the shared DynamoDB client."""
@@ -72,18 +99,25 @@ class DynamoDbLimitStore:
         number_range: str | None = None,
         anonymous: bool = False,
         deadline: Deadline | None = None,
+        phone_number: str | None = None,
+        verified: bool = False,
+        account: str | None = None,
     ) -> Reservation:
         """Record a sign-in round and/or a message for ``subject`` if every limit allows it; raise otherwise.
 
-        A message (``send``) first reads the stack's budget (and, for a sign-in
-        code to a ``number_range``, that range's pumping guard, :mod:`sms_otp.limits.pumping`)
-        and is refused before any write if either refuses it; then the number's
-        own limits are checked and recorded, the code is counted in its range,
-        and one message of the budget is spent. ``anonymous`` (a sign-in for a
-        name with no account, which sends nothing) reads the guard and the
-        budget, and is refused exactly when a real user would be, but never
-        writes to either: nobody can stop a range, spend the budget, or learn
-        whether a number has an account, with sign-ins that send nothing.
+        A message (``send``) to ``phone_number`` first reads, in one request, the
+        stack's budget, whether the number is known (or the caller vouches for it:
+        ``verified``), the pumping guard of its ``number_range``
+        (:mod:`sms_otp.limits.pumping`), and the day's count of ``account``'s
+        attribute-verification codes; it is refused before any write if any of
+        them refuses it (the guard only a fresh number; the shares:
+        :mod:`sms_otp.limits.shares`). Then the number's own limits are checked
+        and recorded, a fresh number's code is counted in its range, and one
+        message of the budget is spent. ``anonymous`` (a sign-in for a name with
+        no account, which sends nothing) reads the same items, and is refused
+        exactly when a real user would be, but never writes to them: nobody can
+        stop a range, spend the budget, or learn whether a number has an
+        account, with sign-ins that send nothing.
 
         Returns what was taken, for :meth:`release`. Every call to DynamoDB
         answers by ``deadline`` or the admission fails with
@@ -94,19 +128,17 @@ class DynamoDbLimitStore:
         try:
             if not send:
                 return self._reserve(subject_key(subject), new_round=new_round, send=False, deadline=deadline)
-            budget, window = self._look_before_sending(number_range, now, may_stop=not anonymous, deadline=deadline)
+            calling_code = calling_code_of(phone_number) if phone_number is not None and number_range is not None else None
+            look = self._look_before_sending(
+                _Destination(number_range, phone_number, calling_code, verified=verified, account=account),
+                now,
+                may_stop=not anonymous,
+                deadline=deadline,
+            )
             reservation = self._reserve(subject_key(subject), new_round=new_round, send=True, deadline=deadline)
             if anonymous:
                 return reservation
-            try:
-                if window is not None:
-                    reservation = replace(reservation, range_key=self._ranges.count_send(window, now, deadline))
-                reservation = replace(reservation, budget_key=self._spend_budget(reservation.subject_key, budget, now, deadline))
-            except (RefusalError, DeadlineExceededError, ClientError, BotoCoreError):
-                # Nothing will be sent: give back what was surely taken (a count whose update failed, or was left
-                # running at the deadline, is not in the reservation), with the grace a refusal may still use.
-                self.release(reservation, deadline.with_grace())
-                raise
+            reservation = self._count(reservation, look, now, deadline)
         except (ClientError, BotoCoreError) as error:
             logger.error("The limit store failed; nothing is sent", extra={"error_code": aws_error_code(error)})
             count_for_alarm("LimitStoreFailures")
@@ -117,41 +149,41 @@ class DynamoDbLimitStore:
             raise
         return reservation
 
-    def _look_before_sending(
-        self, number_range: str | None, now: int, *, may_stop: bool, deadline: Deadline
-    ) -> tuple[list[int], pumping.RangeWindow | None]:
-        """Read the budget's counters and the range's guard in one request, and refuse what they refuse.
+    def _look_before_sending(self, destination: _Destination, now: int, *, may_stop: bool, deadline: Deadline) -> _Look:
+        """Read the budget's counters, whether the number is known and its range's guard in one request; refuse what they refuse.
 
-        Returns what each budget counter holds, and the range's window (``None``
-        when there is no range, or the guard is off). The same read, and the same
-        refusals, for a real user and an unknown one.
+        The same read, and the same refusals, for a real user and an unknown one.
         """
-        guarded_range = self._ranges.guarded(number_range)
+        guarded_range = self._ranges.guarded(destination.number_range)
         range_keys = pumping.window_keys(guarded_range, now) if guarded_range is not None else []
-        budget_counters = budget_keys(now)
-        items = self._table.read_items(budget_counters + range_keys, deadline)
+        number = destination.phone_number
+        known_keys = [known_key(number)] if number is not None else []
+        items = self._table.read_items(Shares.keys(now, destination.calling_code, destination.account) + known_keys + range_keys, deadline)
+        known = destination.verified or (number is not None and Shares.known_until(items.get(known_key(number))) > now)
         window = pumping.RangeWindow.from_items(guarded_range, now, items) if guarded_range is not None else None
-        if window is not None:
+        if window is not None and not known:
             self._ranges.check(window, now, may_stop=may_stop, deadline=deadline)
-        budget = [int(items.get(key, {}).get("sent", {}).get("N", "0")) for key in budget_counters]
-        if sum(budget) >= self.policy.stack_messages_per_hour:
-            raise self._budget_spent()
-        return budget, window
+        if destination.account is not None:
+            self._shares.check_account(items, destination.account, now)
+        budget = Shares.read(items, now, destination.calling_code)
+        self._shares.check(budget, known=known)
+        return _Look(destination, budget, window if not known else None, known)
 
-    def _spend_budget(self, subject_key: str, spent: list[int], now: int, deadline: Deadline) -> str:
-        """Add one message to a budget counter with room, under its cap; return its key (refuse when none has room)."""
-        caps = shard_caps(self.policy.stack_messages_per_hour)
-        for shard in shards_to_try(subject_key, spent, caps):
-            key = budget_key(now, shard)
-            if self._table.count_under_cap(key, caps[shard], (now // HOUR_SECONDS + 3) * HOUR_SECONDS, deadline):
-                return key
-            # filled since it was read: on to the next one with room
-        raise self._budget_spent()
-
-    def _budget_spent(self) -> BudgetExhaustedError:
-        logger.warning("The stack's hourly message budget is spent")
-        count_for_alarm("SmsBudgetExhausted")
-        return BudgetExhaustedError()
+    def _count(self, reservation: Reservation, look: _Look, now: int, deadline: Deadline) -> Reservation:
+        """Count the message in a fresh number's range, the account's day and the budget's shares; keep each key for a release."""
+        account, calling_code = look.destination.account, look.destination.calling_code
+        try:
+            if look.window is not None:
+                reservation = replace(reservation, range_key=self._ranges.count_send(look.window, now, deadline))
+            if account is not None:
+                reservation = replace(reservation, account_key=self._shares.count_account(account, now, deadline))
+            taken = self._shares.spend(reservation.subject_key, look.budget, now, deadline, known=look.known, calling_code=calling_code)
+        except (RefusalError, DeadlineExceededError, ClientError, BotoCoreError):
+            # Nothing will be sent: give back what was surely taken (a count whose update failed, or was left
+            # running at the deadline, is not in the reservation), with the grace a refusal may still use.
+            self.release(reservation, deadline.with_grace())
+            raise
+        return replace(reservation, budget_key=taken[-1], country_key=taken[0] if len(taken) > 1 else None)
 
     def _reserve(self, key: str, *, new_round: bool, send: bool, deadline: Deadline) -> Reservation:
         """The per-number limits and the lockout: read the item, decide, write it back if nobody changed it meanwhile."""
@@ -194,7 +226,7 @@ class DynamoDbLimitStore:
                 except LostRaceError:
                     continue
                 break
-            for counter_key in (reservation.budget_key, reservation.range_key):
+            for counter_key in (reservation.budget_key, reservation.country_key, reservation.range_key, reservation.account_key):
                 if counter_key is not None:
                     self._table.take_one_back(counter_key, deadline)
         except (ClientError, BotoCoreError, DeadlineExceededError) as error:
@@ -203,32 +235,52 @@ class DynamoDbLimitStore:
             return
         count("AllowancesReleased")
 
-    def reset_failures(self, subject: str, *, number_range: str | None = None) -> bool:
+    def reset_failures(self, subject: str, *, number_range: str | None = None, verified: bool = False) -> bool:
         """Forget the failed rounds and any lockout of ``subject`` after a successful sign-in; return whether it did.
 
-        With ``number_range``, the sign-in also counts as a completion in that
-        range's pumping guard, if a sign-in code was sent to ``subject`` since its
-        last completed sign-in (so completions never outnumber codes sent, and
-        sign-ins by password cannot make a range look healthy).
+        A sign-in that proved the number (a sign-in code was sent to ``subject``
+        since its last completed sign-in, or the caller vouches for it:
+        ``verified``) makes it known for :data:`~sms_otp.limits.shares.KNOWN_FOR_SECONDS`.
+        With ``number_range``, the sign-in that first makes a fresh number known
+        also counts as a completion in that range's pumping guard: the guard
+        weighs fresh numbers' codes against fresh numbers that proved themselves,
+        so completions never outnumber the numbers that were sent a code, and
+        sign-ins by password, or by known users, cannot make a range look healthy.
 
         Best effort: a failure is logged and counted, and does not fail the sign-in.
         """
+        reset = True
         try:
-            response = self.client.update_item(
-                TableName=self.table_name,
-                Key={"pk": {"S": subject_key(subject)}},
-                UpdateExpression="SET failed_rounds = :zero, locked_until = :zero, awaiting_sign_in = :zero ADD version :one",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":zero": {"N": "0"}, ":one": {"N": "1"}},
-                ReturnValues="UPDATED_OLD",
-            )
+            try:
+                response = self.client.update_item(
+                    TableName=self.table_name,
+                    Key={"pk": {"S": subject_key(subject)}},
+                    UpdateExpression="SET failed_rounds = :zero, locked_until = :zero, awaiting_sign_in = :zero ADD version :one",
+                    ConditionExpression="attribute_exists(pk)",
+                    ExpressionAttributeValues={":zero": {"N": "0"}, ":one": {"N": "1"}},
+                    ReturnValues="UPDATED_OLD",
+                )
+            except ClientError as error:
+                if aws_error_code(error) != "ConditionalCheckFailedException":
+                    raise
+                response, reset = {}, False  # nothing recorded for this subject: nothing to reset
             awaited = int(response.get("Attributes", {}).get("awaiting_sign_in", {}).get("N", "0"))
-            if number_range is not None and awaited > 0:
+            if (awaited > 0 or verified) and not self._mark_known(subject) and number_range is not None:
                 self._ranges.count_completion(number_range, self._now())
         except (ClientError, BotoCoreError) as error:
-            if aws_error_code(error) == "ConditionalCheckFailedException":
-                return False  # nothing recorded for this subject: nothing to reset
             logger.error("Could not reset the failed sign-in rounds", extra={"error_code": aws_error_code(error)})
             count_for_alarm("LimitStoreFailures")
             return False
-        return True
+        return reset
+
+    def _mark_known(self, phone_number: str) -> bool:
+        """Record the number as known from now on; return whether it was known already."""
+        now = self._now()
+        response = self.client.update_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": known_key(phone_number)}},
+            UpdateExpression="SET known_until = :until, expires_at = :until",
+            ExpressionAttributeValues={":until": {"N": str(now + KNOWN_FOR_SECONDS)}},
+            ReturnValues="UPDATED_OLD",
+        )
+        return int(response.get("Attributes", {}).get("known_until", {}).get("N", "0")) > now

@@ -24,6 +24,7 @@ import concurrent.futures
 import html
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aws_encryption_sdk
@@ -34,9 +35,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.core.aws_failures import CallRecorder, is_transient
 from sms_otp.core.errors import CodeDecryptionError, DeliveryError, KeyServiceUnavailableError, MalformedEventError, aws_error_code
-from sms_otp.core.events import code_of, phone_number_of, string_field, trigger_source_of
+from sms_otp.core.events import code_of, phone_number_of, phone_number_verified, string_field, trigger_source_of
 from sms_otp.core.observability import count, logger
-from sms_otp.core.phone_numbers import validate_destination
+from sms_otp.core.phone_numbers import number_prefix, validate_destination
 from sms_otp.core.time_budget import KMS_CONFIG
 from sms_otp.limits.keys import sender_subject
 
@@ -68,6 +69,8 @@ _MESSAGES: dict[str, str] = {
     ACCOUNT_TAKEOVER_SOURCE: ACCOUNT_TAKEOVER_MESSAGE,
 }
 TRIGGER_SOURCES = frozenset(_MESSAGES)
+# Codes to verify a phone number, which may be a new one each time: capped per account and day.
+ATTRIBUTE_SOURCES = frozenset({"CustomSMSSender_UpdateUserAttribute", "CustomSMSSender_VerifyUserAttribute"})
 
 
 class CodeDecryptor:
@@ -140,8 +143,14 @@ def send_custom_sms(
     send_text: Callable[..., Any],
     limits: LimitStore,
     allowed_country_codes: frozenset[int],
+    trust_phone_number_verified: bool = False,
 ) -> None:
-    """Decrypt the event's code, word the message for its trigger source and send it, within the limits."""
+    """Decrypt the event's code, word the message for its trigger source and send it, within the limits.
+
+    Every message meets the same admission as a sign-in code (:mod:`sms_otp.limits.shares`): a fresh number
+    the pumping guard of its range and the fresh shares of the budget, a known one its own share. A code to
+    verify a phone number also counts against the account's daily cap, whatever number it goes to.
+    """
     trigger_source = trigger_source_of(event, TRIGGER_SOURCES)
     user_pool_id = string_field(event, "userPoolId")
     # Refuse a bad or disallowed number before spending a KMS call on its code.
@@ -150,10 +159,17 @@ def send_custom_sms(
     if ciphertext is None and trigger_source != ACCOUNT_TAKEOVER_SOURCE:
         raise MalformedEventError(f"{trigger_source} requires request.code")
     subject = sender_subject(trigger_source, phone_number)
+    admission = _Admission(
+        number_range=number_prefix(phone_number),
+        phone_number=phone_number,
+        # A code to a number being changed to proves nothing yet: only the table can say that number is known.
+        verified=trust_phone_number_verified and trigger_source not in ATTRIBUTE_SOURCES and phone_number_verified(event),
+        account=f"{user_pool_id}:{string_field(event, 'userName')}" if trigger_source in ATTRIBUTE_SOURCES else None,
+    )
     # Reserve, then give back what did not go out, rather than count only what SNS took: counting after
     # the send would let concurrent invocations (Lambda's retries, Cognito's duplicates) all pass the
     # check before any is counted; a reservation is a cap they can never exceed together.
-    reservation, code = _decrypt_within_limits(ciphertext, user_pool_id, subject, decryptor=decryptor, limits=limits)
+    reservation, code = _decrypt_within_limits(ciphertext, user_pool_id, subject, admission, decryptor=decryptor, limits=limits)
     try:
         send_text(phone_number, sms_text(trigger_source, code, phone_number), trigger_source=trigger_source)
     except DeliveryError as error:
@@ -164,8 +180,18 @@ def send_custom_sms(
     logger.info("Custom SMS sent", extra={"has_code": code is not None})
 
 
+@dataclass(frozen=True, slots=True)
+class _Admission:
+    """Where a message goes, as the limits weigh it."""
+
+    number_range: str
+    phone_number: str
+    verified: bool
+    account: str | None
+
+
 def _decrypt_within_limits(
-    ciphertext: str | None, user_pool_id: str, subject: str, *, decryptor: CodeDecryptor, limits: LimitStore
+    ciphertext: str | None, user_pool_id: str, subject: str, admission: _Admission, *, decryptor: CodeDecryptor, limits: LimitStore
 ) -> tuple[Reservation, str | None]:
     """Reserve one more message under ``subject`` and decrypt ``ciphertext`` (if any) meanwhile.
 
@@ -175,7 +201,15 @@ def _decrypt_within_limits(
     # The KMS round trip of the decryption runs while the limits are checked: neither needs the other.
     pending_code = _DECRYPTION.submit(decryptor.decrypt, ciphertext, user_pool_id) if ciphertext is not None else None
     try:
-        reservation = limits.admit(subject, new_round=False, send=True)
+        reservation = limits.admit(
+            subject,
+            new_round=False,
+            send=True,
+            number_range=admission.number_range,
+            phone_number=admission.phone_number,
+            verified=admission.verified,
+            account=admission.account,
+        )
     except BaseException:
         if pending_code is not None:
             pending_code.cancel()

@@ -25,6 +25,7 @@ from sms_otp.core.events import (
     challenge_answer_of,
     challenge_name_of,
     optional_phone_number_of,
+    phone_number_verified,
     private_challenge_parameters_of,
     session_of,
     string_field,
@@ -32,6 +33,7 @@ from sms_otp.core.events import (
 )
 from sms_otp.core.observability import count, count_refusal, logger
 from sms_otp.core.phone_numbers import mask_phone_number, number_prefix, stand_in_destination, validate_destination
+from sms_otp.limits.keys import unknown_user_subject
 from sms_otp.sign_in.codes import IssuedCode, generate_code, verify_answer
 
 if TYPE_CHECKING:
@@ -106,8 +108,9 @@ def define_auth_challenge(
 class LatencyMimic:
     """Makes the unknown-user path take about as long as a real send.
 
-    It remembers how long recent real sends took in this container and, for an
-    unknown user, sleeps for a duration drawn around their median.
+    It remembers how long recent real admissions and sends took in this container
+    and, for an unknown user, sleeps for what is left of a duration drawn around
+    their median once its own (lighter) admission is done.
     """
 
     def __init__(self, default_seconds: float = 0.12, window: int = 32, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -123,10 +126,10 @@ class LatencyMimic:
     def record(self, seconds: float) -> None:
         self._durations.append(min(seconds, 2.0))
 
-    def imitate(self, at_most_seconds: float | None = None) -> None:
-        """Sleep about as long as a real send takes, and never past ``at_most_seconds``."""
+    def imitate(self, at_most_seconds: float | None = None, *, elapsed_seconds: float = 0.0) -> None:
+        """Sleep about as long as a real admission and send take, less ``elapsed_seconds`` spent already, never past ``at_most_seconds``."""
         median = self._median(self._durations)
-        duration = max(0.0, median * self._random.uniform(0.8, 1.2))
+        duration = max(0.0, median * self._random.uniform(0.8, 1.2) - elapsed_seconds)
         self._sleep(duration if at_most_seconds is None else max(0.0, min(duration, at_most_seconds)))
 
 
@@ -198,8 +201,10 @@ def _create(
     username = string_field(event, "userName")
     unknown_user = user_not_found(event)
     if unknown_user:
-        # Limits count per phone number; for an unknown user, per the name given (usually a phone number too).
-        subject = username
+        # Limits count per phone number; for an unknown user, per the name given (usually a phone number too), under
+        # a key of its own: rounds for a number nobody has signed up with yet never lock out its future owner.
+        subject = unknown_user_subject(username)
+        phone_number = username if username.startswith("+") else None
         destination = stand_in_destination(username, string_field(event, "userPoolId"))
     else:
         phone_number = optional_phone_number_of(event)
@@ -209,14 +214,22 @@ def _create(
         subject = phone_number
         destination = mask_phone_number(phone_number)
     number_range = None
-    if not unknown_user or username.startswith("+"):
+    if phone_number is not None:
         # The number must be one this deployment may send to, whether or not the user exists.
-        number_range = number_prefix(validate_destination(subject, settings.allowed_country_codes))
+        number_range = number_prefix(validate_destination(phone_number, settings.allowed_country_codes))
     issued = _previous_code(session)
+    started = time.perf_counter()
     # The send is recorded before the code is published, and given back if it certainly did not go out.
-    # An unknown user meets the pumping guard as a real one would, but never counts in it.
+    # An unknown user meets the pumping guard and the budget as a real one would, but never counts in them.
     reservation = limits.admit(
-        subject, new_round=True, send=issued is None, number_range=number_range, anonymous=unknown_user, deadline=deadline
+        subject,
+        new_round=True,
+        send=issued is None,
+        number_range=number_range,
+        anonymous=unknown_user,
+        deadline=deadline,
+        phone_number=phone_number,
+        verified=settings.trust_phone_number_verified and not unknown_user and phone_number_verified(event),
     )
     if issued is not None:
         logger.info("Reusing the code issued earlier in this session", extra={"round": len(session) + 1})
@@ -224,11 +237,11 @@ def _create(
         code = generate_code(settings.otp_length)
         issued = IssuedCode.issue(code, issued_at=int(clock()))
         if unknown_user:
-            # Nothing is sent: the code exists only so the response has the same shape.
-            latency.imitate(deadline.remaining() if deadline is not None else None)
+            # Nothing is sent: the code exists only so the response has the same shape. The wait makes up for
+            # the writes and the send a real user's admission makes, measured from the same point.
+            latency.imitate(deadline.remaining() if deadline is not None else None, elapsed_seconds=time.perf_counter() - started)
             count("UnknownUserChallenges")
         else:
-            started = time.perf_counter()
             try:
                 send_text(subject, sign_in_message(code, settings.otp_ttl_seconds))
             except (DeliveryError, DeadlineExceededError) as error:

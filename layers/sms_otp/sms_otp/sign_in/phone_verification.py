@@ -85,7 +85,9 @@ def mark_phone_verified(event: CognitoEvent, *, cognito_client: Any, client_flow
     return True
 
 
-def post_authentication(event: CognitoEvent, *, cognito_client: Any, client_flows: ClientFlows, limits: LimitStore) -> None:
+def post_authentication(
+    event: CognitoEvent, *, cognito_client: Any, client_flows: ClientFlows, limits: LimitStore, trust_phone_number_verified: bool = False
+) -> None:
     """After a successful sign-in: mark the phone verified if the sign-in proved it, and end any lockout of the number.
 
     A user with no phone number (in a pool the stack does not own, someone who signs in
@@ -95,8 +97,10 @@ def post_authentication(event: CognitoEvent, *, cognito_client: Any, client_flow
     if phone_number is None:
         logger.info("No phone number: nothing to verify and no lockout to end")
         return
+    # Read before marking: a number verified by this sign-in is known through the code it was sent.
+    verified = trust_phone_number_verified and phone_number_verified(event)
     mark_phone_verified(event, cognito_client=cognito_client, client_flows=client_flows)
-    limits.reset_failures(phone_number, number_range=_number_range(phone_number))
+    limits.reset_failures(phone_number, number_range=_number_range(phone_number), verified=verified)
 
 
 def _number_range(phone_number: str) -> str | None:
