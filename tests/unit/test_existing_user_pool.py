@@ -17,7 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sms_otp.existing_pool import user_pool_settings
-from sms_otp.existing_pool.existing_user_pool import DescribedPools, ExistingPoolTriggers, ResourceEvent, UserPoolNotFoundError, record_key
+from sms_otp.existing_pool.attachment_records import record_key
+from sms_otp.existing_pool.existing_user_pool import DescribedPools, ExistingPoolTriggers, ResourceEvent, UserPoolNotFoundError
+from sms_otp.existing_pool.stack_resources import StackResources
 from sms_otp.existing_pool.trigger_attachment import Attachment, AttachmentRefusedError, identity, parse_request
 from sms_otp.existing_pool.user_pool_settings import READ_ONLY_FIELDS, WRITABLE_SETTINGS, writable_settings
 from tests.unit.user_pool_fakes import REGION, FakeUserPool, MemoryRecords, client_error, descriptions, function_arn, key_arn
@@ -92,9 +94,50 @@ def event(
     return ResourceEvent(stack_id=STACK_ID, logical_id=LOGICAL_ID, properties=properties, old_properties=old or {})
 
 
-def triggers_for(pool: FakeUserPool) -> tuple[ExistingPoolTriggers, MemoryRecords]:
-    records = MemoryRecords()
-    return ExistingPoolTriggers(pools=DescribedPools(pool), records=records, region=REGION, log=lambda *_args, **_kwargs: None), records
+class StackTriggers:
+    """The custom resource as each deployment of the stack runs it: its environment names what the request names.
+
+    The template sets the function's environment from the same resources as the request's
+    properties, so each request here is served by a function whose environment matches it.
+    ``sms_role`` and ``pool_key`` are the stack's ExistingPoolSmsRoleArn and ExistingPoolKmsKeyArn.
+    """
+
+    def __init__(self, pools: DescribedPools, records: Any, *, sms_role: str | None, pool_key: str | None) -> None:
+        self.pools, self.records, self.sms_role, self.pool_key = pools, records, sms_role, pool_key
+
+    def serving(self, request: ResourceEvent) -> ExistingPoolTriggers:
+        properties = request.properties
+        stack = StackResources(
+            stack_id=STACK_ID,
+            user_pool_id=properties["UserPoolId"],
+            mode=properties["Mode"],
+            lambda_config=dict(properties["LambdaConfig"]),
+            pool_sms_role_arn=self.sms_role,
+            pool_kms_key_arn=self.pool_key,
+        )
+        return ExistingPoolTriggers(pools=self.pools, records=self.records, stack=stack, region=REGION, log=lambda *_a, **_k: None)
+
+    def attach(self, request: ResourceEvent) -> str:
+        return self.serving(request).attach(request)
+
+    def detach(self, request: ResourceEvent) -> None:
+        self.serving(request).detach(request)
+
+
+def triggers_for(pool: FakeUserPool, records: Any = None) -> tuple[StackTriggers, Any]:
+    """The custom resource for ``pool``, deployed with the pool's own SMS role and key as its parameters."""
+    records = MemoryRecords() if records is None else records
+    sms_role = (pool.description.get("SmsConfiguration") or {}).get("SnsCallerArn")
+    own_key = (pool.description.get("LambdaConfig") or {}).get("KMSKeyID")
+    pool_key = None if own_key is None or own_key == STACK_KEY else identity(own_key)
+    return StackTriggers(DescribedPools(pool), records, sms_role=sms_role, pool_key=pool_key), records
+
+
+def fit_for_attaching(description: dict[str, Any]) -> None:
+    """Make a drawn pool one that both modes may attach to: users who sign in and sign up by phone, a working SMS role."""
+    description["UsernameAttributes"] = ["phone_number"]
+    description["AutoVerifiedAttributes"] = ["phone_number"]
+    description.pop("SmsConfigurationFailure", None)
 
 
 def settings_of(pool: FakeUserPool) -> dict[str, Any]:
@@ -134,7 +177,7 @@ def test_the_fake_pool_resets_what_update_user_pool_is_not_given() -> None:
 def test_attach_then_detach_gives_back_every_writable_setting(drawn: tuple[dict[str, Any], bool], mode: str) -> None:
     # GIVEN any pool DescribeUserPool can describe (AWS's model, or the emulator's habits), users who sign in by phone
     description, software_token_mfa = drawn
-    description["UsernameAttributes"] = ["phone_number"]
+    fit_for_attaching(description)
     pool = FakeUserPool(description, software_token_mfa=software_token_mfa)
     before = settings_of(pool)
     mfa_before = pool.get_user_pool_mfa_config(UserPoolId=description["Id"])
@@ -162,7 +205,7 @@ def test_attach_then_detach_gives_back_every_writable_setting(drawn: tuple[dict[
 def test_read_only_fields_are_never_sent(drawn: tuple[dict[str, Any], bool], mode: str) -> None:
     # GIVEN any pool
     description, software_token_mfa = drawn
-    description["UsernameAttributes"] = ["phone_number"]
+    fit_for_attaching(description)
     pool = FakeUserPool(description, software_token_mfa=software_token_mfa)
     triggers, _ = triggers_for(pool)
 
@@ -182,7 +225,7 @@ def test_read_only_fields_are_never_sent(drawn: tuple[dict[str, Any], bool], mod
 def test_a_slot_held_by_another_function_is_refused_and_nothing_changes(drawn: tuple[dict[str, Any], bool], mode: str) -> None:
     # GIVEN any pool, without ReplaceExistingTriggers
     description, software_token_mfa = drawn
-    description["UsernameAttributes"] = ["phone_number"]
+    fit_for_attaching(description)
     pool = FakeUserPool(description, software_token_mfa=software_token_mfa)
     before = copy.deepcopy(pool.description)
     triggers, records = triggers_for(pool)
@@ -237,9 +280,9 @@ def test_leaving_any_writable_setting_out_would_lose_it(monkeypatch: pytest.Monk
     triggers.attach(event(SENDER_CONFIG, replace="true"))
     monkeypatch.undo()
 
-    # THEN the pool lost that setting, except the tier (kept when left out) and the LambdaConfig (always sent)
+    # THEN the pool lost that setting, except the tier and DCR (kept when left out) and the LambdaConfig (always sent)
     after = settings_of(pool)
-    if setting in ("UserPoolTier", "LambdaConfig"):
+    if setting in (*user_pool_settings.KEPT_WHEN_OMITTED, "LambdaConfig"):
         assert after[setting] == {**before[setting], **SENDER_CONFIG} if setting == "LambdaConfig" else before[setting]
     else:
         assert after.get(setting) != before[setting]
