@@ -21,7 +21,7 @@ VENV := .venv
 SAM := .venv-sam/bin/sam
 PY := $(VENV)/bin/python
 
-.PHONY: help system-packages dev venvs lint validate build deploy web unit e2e local-invoke test sandbox bench clean
+.PHONY: help system-packages dev venvs lint validate build deploy web unit unit-fast e2e local-invoke test sandbox bench clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -80,6 +80,9 @@ web: web/dist/main.js ## build the web example (npm ci, then an esbuild bundle i
 
 unit: $(VENV)/.installed ## the unit tier only
 	$(PY) -m pytest -m unit
+
+unit-fast: $(VENV)/.installed ## the unit tier without its long simulations (marker slow), for a quick check while editing
+	$(PY) -m pytest -m "unit and not slow"
 
 e2e: venvs web ## the e2e tier only (deploys into the emulator)
 	$(PY) -m pytest -m e2e

@@ -16,7 +16,7 @@ import pytest
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # The triggers' paths as in Lambda, and the repository's root for the shared fake context (which imports no SDK).
 PYTHONPATH = os.pathsep.join([*(str(ROOT / directory) for directory in ("src/triggers", "layers/sms_otp", "client")), str(ROOT)])
 DATA_CLASSES = "aws_lambda_powertools.utilities.data_classes"

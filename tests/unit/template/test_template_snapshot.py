@@ -25,7 +25,7 @@ environment variables, references) is compared as written.
 After a change to the template's resources or IAM that you mean, regenerate the
 snapshot from the repository's root and review its diff:
 
-    .venv/bin/python -m tests.unit.test_template_snapshot
+    .venv/bin/python -m tests.unit.template.test_template_snapshot
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from tests.testkit.template import REGION, expand_language_extensions
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TEMPLATE = ROOT / "template.yaml"
 SNAPSHOT = Path(__file__).with_name("template_snapshot.json")
 # Parameters that decide which resources exist and what they may do.

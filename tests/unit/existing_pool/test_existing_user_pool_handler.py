@@ -25,10 +25,10 @@ from sms_otp.existing_pool import cfn_custom_resource
 from sms_otp.existing_pool.attachment_records import AttachmentRecords
 from sms_otp.existing_pool.existing_user_pool import reason_for
 from sms_otp.existing_pool.stack_resources import PASSWORDLESS_FUNCTION_VARIABLES
-from sms_otp.existing_pool.trigger_attachment import Attachment, AttachmentRefusedError
+from sms_otp.existing_pool.trigger_attachment import AttachmentRefusedError
+from tests.testkit.user_pool_fakes import REGION, FakeUserPool, client_error
 from tests.unit.conftest import LIMITS_TABLE_NAME
-from tests.unit.test_existing_user_pool import LOGICAL_ID, PASSWORDLESS_CONFIG, SENDER, STACK_ID, a_pool
-from tests.unit.user_pool_fakes import REGION, FakeUserPool, client_error
+from tests.unit.existing_pool.test_existing_user_pool import LOGICAL_ID, PASSWORDLESS_CONFIG, SENDER, STACK_ID, a_pool
 
 pytestmark = pytest.mark.unit
 

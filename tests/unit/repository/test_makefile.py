@@ -16,7 +16,7 @@ import pytest
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PYTHON313_REQUIRED = "Python 3.13 is required: put python3.13 on PATH or install it with pyenv (pyenv install 3.13)"
 
 

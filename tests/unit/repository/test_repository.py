@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # A target at the start of a line, not a file rule (those hold a slash or a dot) and not a pattern rule.
 _TARGET = re.compile(r"^([a-z][a-z0-9-]*):(?!=)", re.MULTILINE)
 # The word "issue" or "PR" followed by a number, or a bare "#" and a number: a reference to a
@@ -72,3 +72,31 @@ def test_pytest_collects_every_folder_that_holds_tests(request: pytest.FixtureRe
     # THEN no folder is one that a plain `pytest` (what make test runs) would leave out
     assert folders
     assert unreached == []
+
+
+MAX_TEST_MODULE_LINES = 600
+
+
+@pytest.mark.unit
+def test_no_test_module_is_longer_than_a_reader_holds_at_once() -> None:
+    # GIVEN every test module and test helper under tests/
+    modules = sorted((ROOT / "tests").rglob("*.py"))
+    # WHEN their lines are counted
+    too_long = {
+        str(path.relative_to(ROOT)): n
+        for path in modules
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_TEST_MODULE_LINES
+    }
+    # THEN none is over the limit (split a long one by subject)
+    assert modules
+    assert too_long == {}
+
+
+@pytest.mark.unit
+def test_the_unit_tier_mirrors_the_layer_and_names_its_other_subjects() -> None:
+    # GIVEN the layer's subpackages and the unit tier's folders
+    layer = {path.name for path in (ROOT / "layers" / "sms_otp" / "sms_otp").iterdir() if (path / "__init__.py").exists()}
+    folders = {path.name for path in (ROOT / "tests" / "unit").iterdir() if path.is_dir() and path.name != "__pycache__"}
+    # WHEN compared / THEN each subpackage has its folder, and every other folder is one of the tier's other subjects
+    assert layer - folders == set()
+    assert folders - layer == {"client", "template", "repository", "fuzz"}

@@ -22,7 +22,7 @@ from sms_otp.existing_pool.existing_user_pool import DescribedPools, ExistingPoo
 from sms_otp.existing_pool.stack_resources import StackResources
 from sms_otp.existing_pool.trigger_attachment import Attachment, AttachmentRefusedError, identity, parse_request
 from sms_otp.existing_pool.user_pool_settings import READ_ONLY_FIELDS, WRITABLE_SETTINGS, writable_settings
-from tests.unit.user_pool_fakes import REGION, FakeUserPool, MemoryRecords, client_error, descriptions, function_arn, key_arn
+from tests.testkit.user_pool_fakes import REGION, FakeUserPool, MemoryRecords, client_error, descriptions, function_arn, key_arn
 
 pytestmark = pytest.mark.unit
 
@@ -149,7 +149,7 @@ def settings_of(pool: FakeUserPool) -> dict[str, Any]:
 
 def test_the_writable_list_is_update_user_pools_parameters_in_the_shipped_model() -> None:
     # GIVEN botocore's model of UpdateUserPool and DescribeUserPool (the version the layer pins)
-    from tests.unit.user_pool_fakes import UPDATE_SHAPE, USER_POOL_SHAPE
+    from tests.testkit.user_pool_fakes import UPDATE_SHAPE, USER_POOL_SHAPE
 
     # THEN the list holds exactly UpdateUserPool's parameters, and every described field is writable or read-only
     assert set(WRITABLE_SETTINGS) == set(UPDATE_SHAPE.members) - {"UserPoolId"}
@@ -289,7 +289,7 @@ def test_leaving_any_writable_setting_out_would_lose_it(monkeypatch: pytest.Monk
 
 
 def user_pool_settings_shape(name: str) -> Any:
-    from tests.unit.user_pool_fakes import UPDATE_SHAPE
+    from tests.testkit.user_pool_fakes import UPDATE_SHAPE
 
     return UPDATE_SHAPE.members[name]
 

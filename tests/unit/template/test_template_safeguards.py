@@ -18,7 +18,7 @@ from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from sms_otp.existing_pool.attachment_records import RECORD_KEY_PREFIX
 from tests.testkit.template import load_template as load_raw_template
-from tests.unit.test_template_snapshot import load_template, normalised_resources
+from tests.unit.template.test_template_snapshot import load_template, normalised_resources
 
 pytestmark = pytest.mark.unit
 

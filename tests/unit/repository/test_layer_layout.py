@@ -9,7 +9,7 @@ import pytest
 
 pytestmark = pytest.mark.unit
 
-PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "sms_otp" / "sms_otp"
+PACKAGE = Path(__file__).resolve().parents[3] / "layers" / "sms_otp" / "sms_otp"
 # What each subpackage may import of the others: the shared ground below everything, the limits above it,
 # the triggers' logic on top, and attaching to an existing pool beside it on the shared ground alone.
 MAY_IMPORT = {

@@ -356,7 +356,7 @@ def test_a_lone_build_does_not_wait() -> None:
     assert said == []
 
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
 README_COMMANDS = sorted(
     {line.strip().removeprefix(".venv/bin/") for line in README.splitlines() if line.strip().startswith(".venv/bin/sms-otp ")}
 )

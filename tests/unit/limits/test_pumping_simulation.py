@@ -27,7 +27,7 @@ from sms_otp.limits.errors import LimitExceededError, RangeStoppedError
 from tests.testkit.events import EventLoader
 from tests.unit.conftest import ACCOUNT_ID, REGION, TEST_MODE_TOPIC_ARN, TEST_MODE_TOPIC_NAME
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, pytest.mark.slow]
 
 START = 1_800_000_000
 

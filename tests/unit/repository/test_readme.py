@@ -13,7 +13,7 @@ from tests.testkit.template import load_template
 
 pytestmark = pytest.mark.unit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 TEMPLATE = load_template()
 TEMPLATE_PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
