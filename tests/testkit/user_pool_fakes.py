@@ -110,14 +110,15 @@ class FakeUserPool:
     # DescribeUserPool --------------------------------------------------
     def describe_user_pool(self, *, UserPoolId: str) -> dict[str, Any]:  # noqa: N803 - botocore's argument name
         self._check_id(UserPoolId, "DescribeUserPool")
-        raw = {**self.description, **self.raw_extra}
+        reported = dict(self.description)
         if self.sms_role_broken:
-            raw["SmsConfigurationFailure"] = "InvalidSmsRoleTrustRelationshipException"
+            reported["SmsConfigurationFailure"] = "InvalidSmsRoleTrustRelationshipException"
+        raw = {**reported, **self.raw_extra}
         body = json.dumps({"UserPool": raw}, default=str).encode()
         for handler in self.meta.handlers.get("after-call.cognito-idp.DescribeUserPool", []):
             handler(http_response=_RawResponse(body), parsed={}, model=None)
         # botocore keeps only the fields its model knows, and no nulls.
-        parsed = {key: value for key, value in self.description.items() if key in USER_POOL_SHAPE.members and value is not None}
+        parsed = {key: value for key, value in reported.items() if key in USER_POOL_SHAPE.members and value is not None}
         return {"UserPool": copy.deepcopy(parsed)}
 
     def get_user_pool_mfa_config(self, *, UserPoolId: str) -> dict[str, Any]:  # noqa: N803
@@ -129,7 +130,7 @@ class FakeUserPool:
         }
 
     # UpdateUserPool ----------------------------------------------------
-    def update_user_pool(self, **request: Any) -> dict[str, Any]:
+    def update_user_pool(self, **request: Any) -> dict[str, Any]:  # noqa: PLR0912 - one branch per documented behaviour
         report = ParamValidator().validate(request, UPDATE_SHAPE)
         if report.has_errors():
             raise ParamValidationError(report=report.generate_report())
@@ -158,7 +159,9 @@ class FakeUserPool:
                 "UpdateUserPool",
             )
         lite = self.description.get("UserPoolTier") == "LITE"
-        effective_sign_in = self.description.get("Policies", {}).get("SignInPolicy") if lite else None
+        policies = self.description.get("Policies") or {}
+        effective_sign_in = policies.get("SignInPolicy") if lite else None
+        effective_history = (policies.get("PasswordPolicy") or {}).get("PasswordHistorySize") if lite else None
         for setting in WRITABLE_SETTINGS:
             described = DESCRIBED_AS.get(setting, setting)
             if setting in request:
@@ -169,6 +172,8 @@ class FakeUserPool:
                 self.description.pop(described, None)
         if effective_sign_in is not None:
             self.description.setdefault("Policies", {})["SignInPolicy"] = effective_sign_in
+        if effective_history is not None:
+            self.description.setdefault("Policies", {}).setdefault("PasswordPolicy", {})["PasswordHistorySize"] = effective_history
         if "DcrConfiguration" in request:
             self.description["DcrConfiguration"].setdefault("EnableStatus", "Enabled")
         template = request.get("VerificationMessageTemplate") or {}
@@ -264,7 +269,7 @@ _GENERATED = {name: _strategy(member) for name, member in USER_POOL_SHAPE.member
 
 
 @st.composite
-def descriptions(draw: st.DrawFn, *, emulator_habits: bool = True) -> tuple[dict[str, Any], bool]:
+def descriptions(draw: st.DrawFn, *, emulator_habits: bool = True) -> tuple[dict[str, Any], bool]:  # noqa: PLR0912 - one per rule
     """A ``DescribeUserPool`` result and whether the pool has authenticator apps on (set by SetUserPoolMfaConfig)."""
     drawn: dict[str, Any] = {}
     for name, strategy in _GENERATED.items():

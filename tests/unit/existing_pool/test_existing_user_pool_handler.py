@@ -28,7 +28,7 @@ from sms_otp.existing_pool.stack_resources import PASSWORDLESS_FUNCTION_VARIABLE
 from sms_otp.existing_pool.trigger_attachment import AttachmentRefusedError
 from tests.testkit.user_pool_fakes import REGION, FakeUserPool, client_error
 from tests.unit.conftest import LIMITS_TABLE_NAME
-from tests.unit.existing_pool.test_existing_user_pool import LOGICAL_ID, PASSWORDLESS_CONFIG, SENDER, STACK_ID, a_pool
+from tests.unit.existing_pool.pool_kit import LOGICAL_ID, PASSWORDLESS_CONFIG, SENDER, STACK_ID, a_pool
 
 pytestmark = pytest.mark.unit
 

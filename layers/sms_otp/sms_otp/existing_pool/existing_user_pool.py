@@ -158,10 +158,7 @@ class ResourceEvent:
 
 
 def _unblock(user_pool_id: str) -> str:
-    return (
-        f"or delete the stack retaining {LOGICAL_ID} (--retain-resources) and take the stack's triggers out of "
-        f"user pool {user_pool_id} by hand"
-    )
+    return f"or delete the stack retaining {LOGICAL_ID} and take the stack's triggers out of {user_pool_id} by hand"
 
 
 class ExistingPoolTriggers:
@@ -258,7 +255,7 @@ class ExistingPoolTriggers:
         except ClientError as error:
             if aws_error_code(error) in ("InvalidSmsRoleAccessPolicyException", "InvalidSmsRoleTrustRelationshipException"):
                 raise AttachmentRefusedError(
-                    f"UpdateUserPool refused user pool {user_pool_id}'s SMS role ({aws_error_code(error)}): fix the role and "
+                    f"UpdateUserPool refused the pool's SMS role ({aws_error_code(error)}): fix the role and "
                     f"delete again, {_unblock(user_pool_id)}."
                 ) from error
             raise
