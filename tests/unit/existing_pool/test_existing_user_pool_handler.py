@@ -22,10 +22,10 @@ from botocore.exceptions import EndpointConnectionError
 from crhelper import CfnResource
 
 from sms_otp.existing_pool import cfn_custom_resource
-from sms_otp.existing_pool.attachment_records import AttachmentRecords
+from sms_otp.existing_pool.attachment_records import RECORD_PURPOSE, AttachmentRecords
 from sms_otp.existing_pool.existing_user_pool import reason_for
 from sms_otp.existing_pool.stack_resources import PASSWORDLESS_FUNCTION_VARIABLES
-from sms_otp.existing_pool.trigger_attachment import AttachmentRefusedError
+from sms_otp.existing_pool.trigger_attachment import Attachment, AttachmentRefusedError
 from tests.testkit.user_pool_fakes import REGION, FakeUserPool, client_error
 from tests.unit.conftest import LIMITS_TABLE_NAME
 from tests.unit.existing_pool.pool_kit import LOGICAL_ID, PASSWORDLESS_CONFIG, SENDER, STACK_ID, a_pool
@@ -286,3 +286,43 @@ def test_every_other_url_goes_to_crhelpers_https_sender(monkeypatch: pytest.Monk
 def test_crhelpers_sender_hook_is_still_where_the_subclass_expects_it() -> None:
     # The subclass replaces the sender through CfnResource._send's keyword; a new crhelper must keep it.
     assert list(inspect.signature(CfnResource._send).parameters) == ["self", "status", "reason", "send_response"]
+
+
+# ------------------------------------------------------------ the record ---
+
+
+def _plant(new_kms_key: Callable[[], str], how: str) -> dict[str, Any]:
+    """A record naming a code collector as the pool's original sender, planted by someone with PutItem on the table."""
+    key = f"existing-user-pool#{STACK_ID}#{LOGICAL_ID}#{REGION}_Distinct1"
+    collector = {"LambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:collector", "LambdaVersion": "V1_0"}
+    planted = Attachment(original={"CustomSMSSender": collector, "KMSKeyID": None}, owned=frozenset({SENDER["LambdaArn"]}))
+    kms = boto3.client("kms", region_name=REGION)
+    if how == "in clear":
+        return {"pk": {"S": key}, "attachment": {"S": planted.to_json()}}
+    sealing_key = new_kms_key() if how == "sealed with another key" else os.environ["SMS_KEY_ARN"]
+    record = key if how == "sealed with another key" else key.replace("Distinct1", "Another12")
+    context = {"purpose": RECORD_PURPOSE, "record": record}
+    sealed = kms.encrypt(KeyId=sealing_key, Plaintext=planted.to_json().encode(), EncryptionContext=context)["CiphertextBlob"]
+    return {"pk": {"S": key}, "sealed": {"B": sealed}}
+
+
+@pytest.mark.parametrize("how", ["in clear", "sealed with another key", "sealed for another record"])
+def test_a_planted_record_is_refused_and_nothing_is_written_to_the_pool(
+    handler: ModuleType, answers: list[dict[str, Any]], pool: FakeUserPool, lambda_context: Any, new_kms_key: Callable[[], str], how: str
+) -> None:
+    # GIVEN an attached pool, whose record someone replaced with one of their own
+    handler.lambda_handler(request("Create"), lambda_context)
+    writes = len(pool.updates)
+    boto3.client("dynamodb", region_name=REGION).put_item(TableName=LIMITS_TABLE_NAME, Item=_plant(new_kms_key, how))
+
+    # WHEN the stack is deleted
+    handler.lambda_handler(request("Delete"), lambda_context)
+
+    # THEN the delete failed, with what to do, and the pool was not written: the collector never got the slot.
+    # (For another key, KMS answers IncorrectKeyException, which is refused in the same words; moto answers
+    # AccessDeniedException, which fails as any other AWS error does.)
+    assert answers[-1]["Status"] == "FAILED"
+    expected = "Decrypt failed" if how == "sealed with another key" else "was not written by this stack, so nothing was changed: delete"
+    assert expected in answers[-1]["Reason"]
+    assert len(pool.updates) == writes
+    assert pool.description["LambdaConfig"]["CustomSMSSender"] == SENDER
