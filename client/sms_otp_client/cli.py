@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -48,8 +49,10 @@ from sms_otp_client.sandbox import (
     emulator_clients,
     emulator_python,
     machine_architecture,
+    sam_executable,
     sandbox_environment,
 )
+from sms_otp_client.smoke_aws import aws_target, run_smoke, sam_deploy
 from sms_otp_client.stack import StackNotFoundError, StackOutputs
 from sms_otp_client.web import WebExampleServer, page_config
 
@@ -223,6 +226,27 @@ def command_sign_in(arguments: argparse.Namespace) -> int:
         return 130
     print_claims(tokens)
     return 0
+
+
+def command_smoke_aws(arguments: argparse.Namespace) -> int:
+    """The existing-pool round trip against a scratch pool in your own account (test mode: no SMS is sent)."""
+    phone_number = _checked_phone_number(arguments.phone)
+    region = arguments.region
+    target = aws_target(region, sam_deploy(str(sam_executable()), region))
+    try:
+        return run_smoke(
+            target,
+            stack_name=arguments.stack,
+            user_pool_id=arguments.user_pool_id,
+            phone_number=phone_number,
+            replace_existing_triggers=arguments.replace_existing_triggers,
+        )
+    except (SignInError, StackNotFoundError, InboxTimeoutError) as error:
+        _fail(str(error))
+    except (ClientError, BotoCoreError) as error:
+        _fail(explain(error))
+    except subprocess.CalledProcessError as error:
+        _fail(f"{' '.join(error.cmd[:2])} failed (exit status {error.returncode}); its output is above.")
 
 
 def command_sandbox(arguments: argparse.Namespace) -> int:
@@ -443,6 +467,16 @@ def parser() -> argparse.ArgumentParser:
         help="also prepare `sam local invoke` (Docker's engine, offline base image, files in local-invoke/); implies --keep",
     )
     sandbox_parser.set_defaults(run=command_sandbox)
+
+    smoke_parser = commands.add_parser(
+        "smoke-aws", help="attach to a scratch user pool in your account, sign in, update, delete, and compare the pool (test mode)"
+    )
+    smoke_parser.add_argument("--stack", required=True, help="name of a new, scratch CloudFormation stack (no default, on purpose)")
+    smoke_parser.add_argument("--user-pool-id", required=True, help="the scratch user pool to attach to (in --region)")
+    smoke_parser.add_argument("--phone", default=DEFAULT_SANDBOX_PHONE, help=f"phone number to sign up (default {DEFAULT_SANDBOX_PHONE})")
+    smoke_parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
+    smoke_parser.add_argument("--replace-existing-triggers", action="store_true", help="deploy with ReplaceExistingTriggers=true")
+    smoke_parser.set_defaults(run=command_smoke_aws)
 
     env_vars_parser = commands.add_parser("env-vars", help="write the --env-vars file of a deployed stack for `sam local invoke`")
     make_events_parser = commands.add_parser("make-events", help="write the sample events that depend on the time or on the stack")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -183,7 +183,6 @@ class ExistingPoolTriggers:
         """Attach (Create or Update); the physical ID is the pool's ID, so another pool means a replacement."""
         request = parse_request(event.properties, region=self._region)
         self._stack.check_event(stack_id=event.stack_id, logical_id=event.logical_id, properties=event.properties, deleting=False)
-        request = replace(request, lambda_config=dict(self._stack.lambda_config))
         old_pool = event.old_properties.get("UserPoolId")
         if isinstance(old_pool, str) and old_pool != request.user_pool_id:
             old_key = record_key(event.stack_id, event.logical_id, old_pool)
