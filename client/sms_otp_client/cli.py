@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import subprocess
@@ -54,6 +55,7 @@ from sms_otp_client.sandbox import (
 )
 from sms_otp_client.smoke_aws import aws_target, run_smoke, sam_deploy
 from sms_otp_client.stack import StackNotFoundError, StackOutputs
+from sms_otp_client.trigger_check import missing_triggers
 from sms_otp_client.web import WebExampleServer, page_config
 
 DESCRIPTION = "Sign in with a code against a deployed stack, run the local sandbox, and prepare `sam local invoke`."
@@ -247,6 +249,26 @@ def command_smoke_aws(arguments: argparse.Namespace) -> int:
         _fail(explain(error))
     except subprocess.CalledProcessError as error:
         _fail(f"{' '.join(error.cmd[:2])} failed (exit status {error.returncode}); its output is above.")
+
+
+def command_check_triggers(arguments: argparse.Namespace) -> int:
+    """Say whether the pool still holds the stack's triggers; exit status 1 when some are gone."""
+    session = boto3.session.Session(region_name=arguments.region)
+    make = functools.partial(session.client, endpoint_url=arguments.endpoint_url) if arguments.endpoint_url else session.client
+    try:
+        outputs = StackOutputs.load(make("cloudformation"), arguments.stack)
+        missing = missing_triggers(make("cloudformation"), make("cognito-idp"), arguments.stack, outputs.user_pool_id)
+    except StackNotFoundError as error:
+        _fail(str(error))
+    except (ClientError, BotoCoreError) as error:
+        _fail(explain(error))
+    if missing:
+        print(
+            f"User pool {outputs.user_pool_id} no longer holds the stack's {', '.join(missing)}: deploy the stack again to put them back."
+        )
+        return 1
+    print(f"User pool {outputs.user_pool_id} holds every trigger of {arguments.stack}.")
+    return 0
 
 
 def command_sandbox(arguments: argparse.Namespace) -> int:
@@ -467,6 +489,12 @@ def parser() -> argparse.ArgumentParser:
         help="also prepare `sam local invoke` (Docker's engine, offline base image, files in local-invoke/); implies --keep",
     )
     sandbox_parser.set_defaults(run=command_sandbox)
+
+    check_parser = commands.add_parser("check-triggers", help="whether the stack's pool still holds the stack's triggers (exit 1 if not)")
+    check_parser.add_argument("--stack", required=True, help="CloudFormation stack name")
+    check_parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
+    check_parser.add_argument("--endpoint-url", type=endpoint_url, help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT")
+    check_parser.set_defaults(run=command_check_triggers)
 
     smoke_parser = commands.add_parser(
         "smoke-aws", help="attach to a scratch user pool in your account, sign in, update, delete, and compare the pool (test mode)"

@@ -28,6 +28,7 @@ from sms_otp_client.auth import PasswordlessClient, SignInError, Tokens
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.sandbox import ClientFactory
 from sms_otp_client.stack import StackOutputs
+from sms_otp_client.trigger_check import missing_triggers
 
 # What changes on its own between two reads of a pool: never a difference the stack made.
 VOLATILE_FIELDS = ("LastModifiedDate", "EstimatedNumberOfUsers")
@@ -131,6 +132,9 @@ def run_smoke(
     say(f"1/5 deploy {stack_name} onto {user_pool_id} (Passwordless, test mode): {sorted(parameters)}")
     outputs = target.deploy(stack_name, parameters)
     say(f"    triggers now {triggers(cognito, user_pool_id)}")
+    missing = missing_triggers(target.client("cloudformation"), cognito, stack_name, user_pool_id)
+    if missing:
+        raise SignInError(f"The pool does not hold the stack's {', '.join(missing)} after the deploy.")
     say("2/5 sign up and sign in by code (test mode: the code comes from the test topic)")
     _sign_in(target, outputs, phone_number, lambda text: say(f"    {text}"))
     say("3/5 update the stack to CustomSmsSender mode (the custom resource's update path)")
