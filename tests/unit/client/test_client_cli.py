@@ -6,18 +6,20 @@ import base64
 import io
 import json
 import shlex
+import ssl
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, SSLError
 
 from sms_otp_client import cli, sandbox
 from sms_otp_client.auth import SignInError, Tokens
 from sms_otp_client.phone import PhoneNumberError, normalise_phone_number
 from sms_otp_client.progress import Progress
 from sms_otp_client.stack import StackOutputs
+from tests.testkit.docs import every_document
 
 pytestmark = pytest.mark.unit
 
@@ -78,7 +80,7 @@ class Typist:
 FakeTokens = Tokens(id_token="h.e30.s", access_token="a", refresh_token=None, expires_in=3600)
 
 
-def outputs(*, test_mode: bool) -> StackOutputs:
+def outputs(*, test_mode: bool, otp_length: int | None = None) -> StackOutputs:
     return StackOutputs(
         user_pool_id="us-east-1_pool",
         user_pool_arn="arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_pool",
@@ -86,19 +88,23 @@ def outputs(*, test_mode: bool) -> StackOutputs:
         custom_sms_sender_function_name="sender",
         sms_key_arn="arn:aws:kms:us-east-1:123456789012:key/k",
         test_mode_topic_arn=TOPIC_ARN if test_mode else None,
+        otp_length=otp_length,
     )
 
 
-def sign_in_typing(cognito: FakeCognito, typist: Typist, stream: io.StringIO, *, test_mode: bool = False) -> Tokens:
+def sign_in_typing(
+    cognito: FakeCognito, typist: Typist, stream: io.StringIO, *, test_mode: bool = False, otp_length: int | None = None
+) -> Tokens:
     return cli.sign_in(
         cli.Clients(cognito, sns=None, sqs=None),
-        outputs(test_mode=test_mode),
+        outputs(test_mode=test_mode, otp_length=otp_length),
         PHONE,
         Progress(2, stream=stream),
         sign_up=False,
         wrong_first=False,
         read_inbox=False,
         read_code=typist,
+        inbox_hint=".venv/bin/sms-otp inbox --stack s --endpoint-url http://127.0.0.1:4566",
     )
 
 
@@ -148,6 +154,29 @@ def test_what_is_not_a_code_is_asked_for_again_without_spending_an_attempt() -> 
     assert typist.prompts[1:] == ["A code is digits only; type it again: "] * 2
 
 
+def test_a_code_of_the_wrong_length_is_asked_for_again_without_spending_an_attempt() -> None:
+    # GIVEN a stack whose codes have 6 digits, and a person who types 5, then 7, then the code
+    cognito, typist = FakeCognito(), Typist("42424", "4242424", CODE)
+
+    # WHEN they sign in at the prompt
+    sign_in_typing(cognito, typist, io.StringIO(), otp_length=6)
+
+    # THEN only the code reached Cognito, and the person was told the length twice
+    assert cognito.answers == [CODE]
+    assert typist.prompts[1:] == ["A code has 6 digits; type it again: "] * 2
+
+
+def test_a_wrong_code_of_the_wrong_length_after_a_refusal_is_not_sent_either() -> None:
+    # GIVEN a person who types a wrong code, then one digit too few, then the code
+    cognito, typist = FakeCognito(), Typist(WRONG, "42424", CODE)
+
+    # WHEN they sign in at the prompt
+    sign_in_typing(cognito, typist, io.StringIO(), otp_length=6)
+
+    # THEN the short one never reached Cognito
+    assert cognito.answers == [WRONG, CODE]
+
+
 @pytest.mark.parametrize("lines", [pytest.param((), id="at the first prompt"), pytest.param((WRONG,), id="after a wrong code")])
 def test_standard_input_closed_at_the_prompt_ends_with_one_sentence(lines: tuple[str, ...]) -> None:
     # GIVEN standard input that closes before the right code is typed
@@ -161,7 +190,13 @@ def test_standard_input_closed_at_the_prompt_ends_with_one_sentence(lines: tuple
 @pytest.mark.parametrize(
     ("test_mode", "said", "not_said"),
     [
-        pytest.param(True, f"test mode, no SMS: the code for {MASKED} went to the test topic {TOPIC_ARN}", "sent by SMS", id="test mode"),
+        pytest.param(
+            True,
+            f"test mode, no SMS: the code for {MASKED} went to the test topic {TOPIC_ARN}; "
+            "`.venv/bin/sms-otp inbox --stack s --endpoint-url http://127.0.0.1:4566` shows it if it was running before the code was sent",
+            "sent by SMS",
+            id="test mode",
+        ),
         pytest.param(False, f"code sent by SMS to {MASKED}", "test topic", id="SMS"),
     ],
 )
@@ -297,6 +332,54 @@ def test_ctrl_c_during_sign_in_exits_130_with_one_line(monkeypatch: pytest.Monke
     assert capsys.readouterr().err == "\nSign-in interrupted.\n"
 
 
+def test_the_inbox_command_named_at_the_prompt_is_the_stacks() -> None:
+    # GIVEN a stack in the emulator, and one in AWS / WHEN the inbox command is written for each
+    # THEN it names the stack, and the endpoint or region the sign-in was given
+    assert cli.inbox_command("s", "http://127.0.0.1:4566") == ".venv/bin/sms-otp inbox --stack s --endpoint-url http://127.0.0.1:4566"
+    assert cli.inbox_command("s", None, "eu-west-1") == ".venv/bin/sms-otp inbox --stack s --region eu-west-1"
+    assert cli.parser().parse_args(cli.inbox_command("s", "http://127.0.0.1:4566").split()[1:]).run is cli.command_inbox
+
+
+def test_print_tokens_prints_them_after_the_claims(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a sign-in that gives tokens
+    tokens = Tokens(id_token="h.e30.s", access_token="access.token.jwt", refresh_token="refresh", expires_in=3600)
+    monkeypatch.setattr(cli.StackOutputs, "load", lambda *_: outputs(test_mode=False))
+    monkeypatch.setattr(cli, "sign_in", lambda *_, **__: tokens)
+
+    # WHEN signing in with --print-tokens, and without
+    assert cli.main(["sign-in", "--stack", "s", "--phone", PHONE, "--region", "us-east-1", "--print-tokens"]) == 0
+    printed = capsys.readouterr().out
+    assert cli.main(["sign-in", "--stack", "s", "--phone", PHONE, "--region", "us-east-1"]) == 0
+    not_printed = capsys.readouterr().out
+
+    # THEN each token is printed on a line of its own as a shell assignment, after the claims; and only when asked
+    lines = printed.splitlines()
+    assert lines[-3:] == ["ID_TOKEN=h.e30.s", "ACCESS_TOKEN=access.token.jwt", "REFRESH_TOKEN=refresh"]
+    assert printed.index("ID token claims") < printed.index("ID_TOKEN=")
+    assert "access.token.jwt" not in not_printed
+
+
+def test_an_https_endpoint_that_speaks_http_is_one_sentence(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN an endpoint written with https:// where the server speaks plain http (the SDK's SSLError, as botocore raises it)
+    endpoint = "https://127.0.0.1:4566"
+
+    def tls_refused(*_: object) -> StackOutputs:
+        raise SSLError(endpoint_url=f"{endpoint}/", error=ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number"))
+
+    monkeypatch.setattr(cli.StackOutputs, "load", tls_refused)
+
+    # WHEN a sign-in is pointed at it
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["sign-in", "--stack", "s", "--phone", PHONE, "--endpoint-url", endpoint])
+
+    # THEN one sentence says to write http://, not the SDK's words
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == (
+        f"error: No TLS connection could be made to {endpoint}/ (it does not speak https, or its certificate is not trusted):"
+        " the sandbox's emulator speaks plain http, so write its URL with http://.\n"
+    )
+
+
 def test_waiting_for_ctrl_c_returns_normally_when_it_comes(capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN a pause that is woken twice by other signals, then by Ctrl-C
     wakes = iter([None, None, KeyboardInterrupt()])
@@ -356,20 +439,24 @@ def test_a_lone_build_does_not_wait() -> None:
     assert said == []
 
 
-README = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
-README_COMMANDS = sorted(
-    {line.strip().removeprefix(".venv/bin/") for line in README.splitlines() if line.strip().startswith(".venv/bin/sms-otp ")}
+DOCUMENTED_COMMANDS = sorted(
+    {
+        line.strip().removeprefix(".venv/bin/")
+        for text in every_document().values()
+        for line in text.splitlines()
+        if line.strip().startswith(".venv/bin/sms-otp ")
+    }
 )
 
 
-def test_the_readme_shows_the_client_by_the_name_it_answers_to() -> None:
-    # GIVEN the README's client commands / THEN there are some, and the client's usage names the same program
-    assert README_COMMANDS
+def test_the_docs_show_the_client_by_the_name_it_answers_to() -> None:
+    # GIVEN the client commands of the README and the docs / THEN there are some, and the client's usage names the same program
+    assert DOCUMENTED_COMMANDS
     assert cli.parser().format_usage().startswith("usage: sms-otp ")
 
 
-@pytest.mark.parametrize("command", README_COMMANDS)
-def test_every_client_command_in_the_readme_parses(command: str) -> None:
-    # GIVEN a command line the README shows / WHEN the client parses it / THEN it names a command the client has
+@pytest.mark.parametrize("command", DOCUMENTED_COMMANDS)
+def test_every_client_command_in_the_docs_parses(command: str) -> None:
+    # GIVEN a command line the README or a docs page shows / WHEN the client parses it / THEN it names a command the client has
     arguments = cli.parser().parse_args(shlex.split(command)[1:])
     assert callable(arguments.run)

@@ -1,7 +1,7 @@
-"""The README's token verification example, against tokens signed by a key of the test's own.
+"""The token verification example of your-app.md, against tokens signed by a key of the test's own.
 
 The pool's JWKS is this key's public half, handed to PyJWT's JWKS client in
-place of the HTTP fetch; everything else is the example as the README shows it.
+place of the HTTP fetch; everything else is the example as your-app.md shows it.
 """
 
 from __future__ import annotations

@@ -31,12 +31,18 @@ def project(tmp_path: Path) -> Path:
     # A stand-in interpreter that answers the deploy target's question with the real one.
     (tmp_path / "python-3.13" / "python3.13").write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
     (tmp_path / "python-3.13" / "python3.13").chmod(0o755)
+    # A stand-in for the project's interpreter: records the call, and fails as told (no credentials).
+    (tmp_path / "py").write_text(
+        '#!/bin/sh\necho "py $*" >> calls\nif [ -n "$NO_CREDENTIALS" ]; then echo "error: No AWS credentials" >&2; exit 1; fi\n'
+    )
+    (tmp_path / "py").chmod(0o755)
     return tmp_path
 
 
 def make(project: Path, *arguments: str) -> tuple[list[str], str]:
     """Run make in ``project`` with the stand-ins; the calls sam received, and what make printed."""
     command = ["make", "--no-print-directory", f"SAM={project / 'sam'}", f"PYTHON313={project / 'python-3.13' / 'python3.13'}"]
+    command += [f"PY={project / 'py'}", "-o", ".venv/.installed"]
     result = subprocess.run([*command, *arguments], cwd=project, capture_output=True, text=True, check=True)  # noqa: S603
     calls = (project / "calls").read_text().splitlines() if (project / "calls").exists() else []
     return calls, result.stdout
@@ -67,8 +73,8 @@ def test_the_first_deploy_is_guided(project: Path) -> None:
     # GIVEN samconfig.toml as committed: no record of a guided deployment
     # WHEN make deploy runs (the build is done)
     calls, output = make(project, "-o", "build", "deploy")
-    # THEN it runs sam deploy --guided, after saying what it will ask
-    assert calls[0] == "sam deploy --guided"
+    # THEN it checks the credentials, then runs sam deploy --guided, after saying what it will ask
+    assert calls[:2] == ["py -m sms_otp_client check-credentials", "sam deploy --guided"]
     assert "sam deploy --guided asks for the stack name, region and parameters, and saves them in samconfig.toml" in output
 
 
@@ -79,7 +85,7 @@ def test_later_deploys_use_what_the_guided_one_saved(project: Path) -> None:
     # WHEN make deploy runs with options
     calls, output = make(project, "-o", "build", "deploy", "DEPLOY_ARGS=--no-confirm-changeset")
     # THEN it deploys from samconfig.toml without asking, with the options
-    assert calls[0] == "sam deploy --no-confirm-changeset"
+    assert calls[:2] == ["py -m sms_otp_client check-credentials", "sam deploy --no-confirm-changeset"]
     assert "First deployment" not in output
 
 
@@ -89,7 +95,18 @@ def test_deploy_stops_on_a_samconfig_it_cannot_read(project: Path) -> None:
     # WHEN make deploy runs / THEN it fails without deploying, rather than guessing
     with pytest.raises(subprocess.CalledProcessError):
         make(project, "-o", "build", "deploy")
-    assert not (project / "calls").exists()
+    assert "sam deploy" not in (project / "calls").read_text()
+
+
+def test_deploy_without_credentials_stops_before_the_first_question(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN no AWS credentials (the check fails with its one sentence)
+    monkeypatch.setenv("NO_CREDENTIALS", "1")
+    # WHEN make deploy runs
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        make(project, "-o", "build", "deploy")
+    # THEN the sentence is shown and sam deploy never starts asking
+    assert "error: No AWS credentials" in failed.value.stderr
+    assert (project / "calls").read_text().splitlines() == ["py -m sms_otp_client check-credentials"]
 
 
 TARGETS_AND_THEIR_VENV = [("build", "sam"), ("validate", "sam"), ("deploy", "sam"), ("lint", "dev"), ("unit", "dev")]

@@ -1,4 +1,4 @@
-"""The README says what the repository does: its parameter table is the template's, its pinned versions the layer's."""
+"""The docs say what the repository does: parameter tables as the template's, pinned versions as the layer's, texts as the code's."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from tests.testkit.template import load_template
 pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[3]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+DEPLOYING = (ROOT / "docs" / "deploying.md").read_text(encoding="utf-8")
 TEMPLATE = load_template()
 TEMPLATE_PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
-# Beyond this many allowed values the README gives the first and the last, and how many there are.
+# Beyond this many allowed values the table gives the first and the last, and how many there are.
 LISTED_VALUES = 5
 
 
 def _parameter_rows() -> dict[str, list[dict[str, str]]]:
-    """The rows of the README's parameter table, by parameter name (a list, to catch a name listed twice)."""
-    section = README.split("\n### Parameters\n", 1)[1].split("\n#", 1)[0]
+    """The rows of deploying.md's parameter tables (one per group), by parameter name (a list, to catch a name listed twice)."""
+    section = DEPLOYING.split("\n## Parameters\n", 1)[1].split("\n## ", 1)[0]
     rows: dict[str, list[dict[str, str]]] = {}
     for line in section.splitlines():
         if line.startswith("| `"):
@@ -52,7 +52,7 @@ def test_the_default_is_the_templates(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(TEMPLATE_PARAMETERS))
 def test_the_allowed_values_are_the_templates(name: str) -> None:
-    # GIVEN a parameter's constraint in the template, and the README's "Allowed" cell
+    # GIVEN a parameter's constraint in the template, and the table's "Allowed" cell
     parameter, allowed = TEMPLATE_PARAMETERS[name], ROWS[name][0]["allowed"]
     # THEN the cell says the same thing
     if "AllowedValues" in parameter:
@@ -76,9 +76,10 @@ def _pins() -> dict[str, str]:
     return dict(line.split("==") for line in lines if line and not line.startswith("#"))
 
 
-def test_the_pinned_sdk_versions_the_readme_names_are_the_layers() -> None:
-    # GIVEN the README's sentence about the SDK the layer ships
-    named = re.search(r"The layer ships boto3 (\S+) and botocore (\S+), both pinned", README.replace("\n", " "))
+def test_the_pinned_sdk_versions_the_docs_name_are_the_layers() -> None:
+    # GIVEN the performance page's sentence about the SDK the layer ships
+    performance = (ROOT / "docs" / "performance.md").read_text(encoding="utf-8")
+    named = re.search(r"The layer ships boto3 (\S+) and botocore (\S+), both pinned", performance.replace("\n", " "))
     assert named is not None
     # THEN both are pinned in the layer's requirements, at those versions
     assert (_pins()["boto3"], _pins()["botocore"]) == named.groups()
@@ -91,14 +92,14 @@ def test_the_tests_run_against_the_layers_pinned_versions(package: str, version:
 
 @pytest.mark.parametrize("rule", sorted(TEMPLATE["Rules"]))
 def test_every_template_rule_is_named_with_its_refusal(rule: str) -> None:
-    # GIVEN a rule of the template / THEN the README names it beside the parameters it refuses
-    section = README.split("\n### Parameters\n", 1)[1].split("\n### Outputs\n", 1)[0]
+    # GIVEN a rule of the template / THEN deploying.md names it beside the parameters it refuses
+    section = DEPLOYING.split("\n## Parameters\n", 1)[1].split("\n## Outputs\n", 1)[0]
     assert f"`{rule}`" in section
 
 
 @pytest.mark.parametrize("output", sorted(TEMPLATE["Outputs"]))
 def test_every_output_is_named(output: str) -> None:
-    section = README.split("\n### Outputs\n", 1)[1].split("\n## ", 1)[0]
+    section = DEPLOYING.split("\n## Outputs\n", 1)[1].split("\n## ", 1)[0]
     assert f"`{output}`" in section
 
 
@@ -111,8 +112,9 @@ def test_every_text_the_stack_sends_is_quoted_by_its_trigger_source() -> None:
     texts = {source: sms_text(source, "<code>", "<phone number>") for source in TRIGGER_SOURCES}
     texts["CreateAuthChallenge_Authentication"] = sign_in_message("<code>", 180)
 
-    # THEN the README's table has a row for each source with that text, and no other row
-    rows = dict(re.findall(r"^\| `(\w+_\w+)` \| [^|]+ \| `([^`]+)`", README, re.MULTILINE))
+    # THEN the overview's table has a row for each source with that text, and no other row
+    overview = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(\w+_\w+)` \| [^|]+ \| `([^`]+)`", overview, re.MULTILINE))
     assert rows == texts
 
 
@@ -141,7 +143,24 @@ def test_every_refusal_a_person_can_read_is_in_the_table_of_sentences() -> None:
         str(DeliveryError()),
         str(DeadlineExceededError(abandoned=False)),
     }
-    # THEN the README's table of what the person reads quotes each of them
-    section = README.split("| Limit | The person reads |", 1)[1].split("\n\n", 1)[0]
+    # THEN your-app.md's table of what the person reads quotes each of them
+    your_app = (ROOT / "docs" / "your-app.md").read_text(encoding="utf-8")
+    section = your_app.split("| Limit | The person reads |", 1)[1].split("\n\n", 1)[0]
     quoted = set(re.findall(r"^\| [^|]+ \| ([^|]+?) \|$", section, re.MULTILINE))
     assert refusals <= quoted
+
+
+def test_the_parameter_tables_follow_the_templates_groups() -> None:
+    # GIVEN the template's parameter groups (AWS::CloudFormation::Interface), as the console shows them
+    groups = TEMPLATE["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    expected = [(group["Label"]["default"], group["Parameters"]) for group in groups]
+
+    # WHEN deploying.md's parameter tables are read by the heading above each
+    section = DEPLOYING.split("\n## Parameters\n", 1)[1].split("\n## ", 1)[0]
+    tables = [
+        (heading, re.findall(r"^\| `(\w+)` \|", body, re.MULTILINE))
+        for heading, body in re.findall(r"^### ([^\n]+)\n(.*?)(?=^### |\Z)", section, re.MULTILINE | re.DOTALL)
+    ]
+
+    # THEN there is one table a group, under the group's label, with its parameters in its order
+    assert [table for table in tables if table[1]] == expected
