@@ -318,3 +318,32 @@ def test_the_stack_cannot_be_moved_to_another_pool_while_attached() -> None:
         triggers.attach(moved)
     one_sentence(refusal)
     assert SENDER_CONFIG["KMSKeyID"] == STACK_KEY
+
+
+def test_a_delete_naming_another_pool_gives_back_nothing_and_refuses_if_that_pool_has_a_record() -> None:
+    # GIVEN the function of a stack attached to its pool
+    pool = FakeUserPool(a_pool(), software_token_mfa=True)
+    records = MemoryRecords()
+    stack = StackResources(
+        stack_id=STACK_ID,
+        user_pool_id=POOL_ID,
+        mode="CustomSmsSender",
+        lambda_config=dict(SENDER_CONFIG),
+        pool_sms_role_arn="arn:aws:iam::123456789012:role/customers-sms",
+    )
+    function = ExistingPoolTriggers(pools=DescribedPools(pool), records=records, stack=stack, region=REGION, log=lambda *_a, **_k: None)
+    other = f"{REGION}_Another12"
+    request = ResourceEvent(
+        stack_id=STACK_ID, logical_id=LOGICAL_ID, properties={**event(SENDER_CONFIG).properties, "UserPoolId": other}, old_properties={}
+    )
+
+    # WHEN a delete names another pool (the cleanup of an attach there that never wrote); THEN nothing happens
+    function.detach(request)
+    assert pool.updates == []
+
+    # AND when that pool has a record (a crafted request), it is refused
+    records.put(record_key(STACK_ID, LOGICAL_ID, other), object())
+    with pytest.raises(AttachmentRefusedError, match=f"names user pool {other}, not this stack's") as refusal:
+        function.detach(request)
+    one_sentence(refusal)
+    assert pool.updates == []

@@ -232,6 +232,10 @@ class ExistingPoolTriggers:
         user_pool_id = str(user_pool_id)
         key = record_key(event.stack_id, event.logical_id, user_pool_id)
         remembered = self._records.get(key)
+        if user_pool_id != self._stack.user_pool_id:
+            if remembered is None:
+                return  # the cleanup of an attach to another pool that never wrote: nothing to give back
+            raise AttachmentRefusedError(f"The request names user pool {user_pool_id}, not this stack's; nothing was changed.")
         try:
             described = self._pools.describe(user_pool_id)
         except UserPoolNotFoundError:

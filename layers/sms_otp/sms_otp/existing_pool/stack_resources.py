@@ -77,12 +77,12 @@ class StackResources:
         """Refuse a request that is not this stack's resource asking for exactly what the environment says."""
         if stack_id != self.stack_id or logical_id != LOGICAL_ID:
             raise AttachmentRefusedError("The request names another stack or resource than this function serves; nothing was changed.")
+        if deleting:
+            return  # a delete may name the pool of an earlier attach that failed; see ExistingPoolTriggers.detach
         if properties.get("UserPoolId") != self.user_pool_id:
             raise AttachmentRefusedError(
                 f"The request names another user pool than {self.user_pool_id}, the one this stack attaches to; nothing was changed."
             )
-        if deleting:
-            return
         if properties.get("Mode") != self.mode or properties.get("LambdaConfig") != self.lambda_config:
             raise AttachmentRefusedError(
                 "The request's mode or LambdaConfig is not exactly the stack's own functions and key; nothing was changed."
