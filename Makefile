@@ -21,7 +21,7 @@ VENV := .venv
 SAM := .venv-sam/bin/sam
 PY := $(VENV)/bin/python
 
-.PHONY: help system-packages dev venvs lint validate build deploy web docs docs-build unit unit-fast e2e local-invoke test sandbox bench clean
+.PHONY: help system-packages dev venvs lint validate build deploy web docs docs-build unit unit-fast e2e local-invoke test sandbox bench clean smoke-aws
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -136,3 +136,8 @@ web/dist/main.js: web/node_modules/.installed web/src/main.js web/index.html
 
 mutation: $(VENV)/.installed ## mutation testing of the layer's core modules (mutmut; over an hour, not in CI)
 	$(PY) tests/mutation/run.py $(MUTATION_ARGS)
+
+smoke-aws: $(VENV)/.installed .venv-sam/.installed ## the existing-pool round trip on a scratch pool in YOUR account (test mode): STACK_NAME=... USER_POOL_ID=... [REGION=...]
+	@test -n "$(STACK_NAME)" || { echo "make smoke-aws deploys and deletes a stack in your AWS account: name a new, scratch one with STACK_NAME=..."; exit 1; }
+	@test -n "$(USER_POOL_ID)" || { echo "make smoke-aws needs USER_POOL_ID=... (a scratch user pool it may attach to and give back)"; exit 1; }
+	$(PY) -m sms_otp_client smoke-aws --stack "$(STACK_NAME)" --user-pool-id "$(USER_POOL_ID)" $(if $(REGION),--region "$(REGION)") $(SMOKE_ARGS)

@@ -9,8 +9,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -54,9 +56,12 @@ from sms_otp_client.sandbox import (
     emulator_clients,
     emulator_python,
     machine_architecture,
+    sam_executable,
     sandbox_environment,
 )
+from sms_otp_client.smoke_aws import aws_target, run_smoke, sam_deploy
 from sms_otp_client.stack import StackNotFoundError, StackOutputs
+from sms_otp_client.trigger_check import missing_triggers
 from sms_otp_client.web import PhonePanel, WebExampleServer, page_config
 
 DESCRIPTION = "Sign in with a code against a deployed stack, run the local sandbox, and prepare `sam local invoke`."
@@ -315,6 +320,47 @@ def _delete_quietly(inbox: TestModeInbox) -> None:
         signal.signal(signal.SIGINT, previous)
 
 
+def command_smoke_aws(arguments: argparse.Namespace) -> int:
+    """The existing-pool round trip against a scratch pool in your own account (test mode: no SMS is sent)."""
+    phone_number = _checked_phone_number(arguments.phone)
+    region = arguments.region
+    target = aws_target(region, sam_deploy(str(sam_executable()), region))
+    try:
+        return run_smoke(
+            target,
+            stack_name=arguments.stack,
+            user_pool_id=arguments.user_pool_id,
+            phone_number=phone_number,
+            replace_existing_triggers=arguments.replace_existing_triggers,
+        )
+    except (SignInError, StackNotFoundError, InboxTimeoutError) as error:
+        _fail(str(error))
+    except (ClientError, BotoCoreError) as error:
+        _fail(explain(error))
+    except subprocess.CalledProcessError as error:
+        _fail(f"{' '.join(error.cmd[:2])} failed (exit status {error.returncode}); its output is above.")
+
+
+def command_check_triggers(arguments: argparse.Namespace) -> int:
+    """Say whether the pool still holds the stack's triggers; exit status 1 when some are gone."""
+    session = boto3.session.Session(region_name=arguments.region)
+    make = functools.partial(session.client, endpoint_url=arguments.endpoint_url) if arguments.endpoint_url else session.client
+    try:
+        outputs = StackOutputs.load(make("cloudformation"), arguments.stack)
+        missing = missing_triggers(make("cloudformation"), make("cognito-idp"), arguments.stack, outputs.user_pool_id)
+    except StackNotFoundError as error:
+        _fail(str(error))
+    except (ClientError, BotoCoreError) as error:
+        _fail(explain(error))
+    if missing:
+        print(
+            f"User pool {outputs.user_pool_id} no longer holds the stack's {', '.join(missing)}: deploy the stack again to put them back."
+        )
+        return 1
+    print(f"User pool {outputs.user_pool_id} holds every trigger of {arguments.stack}.")
+    return 0
+
+
 def command_sandbox(arguments: argparse.Namespace) -> int:
     """Start the emulator, build and deploy the template into it, sign in with a code, stop.
 
@@ -539,6 +585,25 @@ def _terminate(signum: int, _frame: object) -> NoReturn:
     raise SystemExit(128 + signum)
 
 
+def _add_existing_pool_commands(commands: Any) -> None:
+    """check-triggers and smoke-aws: a pool the stack attached to, in a real account."""
+    check_parser = commands.add_parser("check-triggers", help="whether the stack's pool still holds the stack's triggers (exit 1 if not)")
+    check_parser.add_argument("--stack", required=True, help="CloudFormation stack name")
+    check_parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
+    check_parser.add_argument("--endpoint-url", type=endpoint_url, help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT")
+    check_parser.set_defaults(run=command_check_triggers)
+
+    smoke_parser = commands.add_parser(
+        "smoke-aws", help="attach to a scratch user pool in your account, sign in, update, delete, and compare the pool (test mode)"
+    )
+    smoke_parser.add_argument("--stack", required=True, help="name of a new, scratch CloudFormation stack (no default, on purpose)")
+    smoke_parser.add_argument("--user-pool-id", required=True, help="the scratch user pool to attach to (in --region)")
+    smoke_parser.add_argument("--phone", default=DEFAULT_SANDBOX_PHONE, help=f"phone number to sign up (default {DEFAULT_SANDBOX_PHONE})")
+    smoke_parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
+    smoke_parser.add_argument("--replace-existing-triggers", action="store_true", help="deploy with ReplaceExistingTriggers=true")
+    smoke_parser.set_defaults(run=command_smoke_aws)
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``sms-otp`` command line; each command sets ``run`` to the function that runs it."""
     root = argparse.ArgumentParser(prog="sms-otp", description=DESCRIPTION)
@@ -598,6 +663,8 @@ def parser() -> argparse.ArgumentParser:
         help="also prepare `sam local invoke` (Docker's engine, offline base image, files in local-invoke/); implies --keep",
     )
     sandbox_parser.set_defaults(run=command_sandbox)
+
+    _add_existing_pool_commands(commands)
 
     env_vars_parser = commands.add_parser("env-vars", help="write the --env-vars file of a deployed stack for `sam local invoke`")
     make_events_parser = commands.add_parser("make-events", help="write the sample events that depend on the time or on the stack")

@@ -61,6 +61,11 @@ class OutOfBandPool:
 
     user_pool_id: str
     app_client_id: str
+    sms_role_arn: str
+
+    def stack_parameters(self, mode: str) -> dict[str, str]:
+        """The parameters that deploy the stack onto this pool (its own SMS role is the one the stack may pass on)."""
+        return {"ExistingUserPoolId": self.user_pool_id, "ExistingPoolTriggers": mode, "ExistingPoolSmsRoleArn": self.sms_role_arn}
 
 
 def _trust(service: str) -> str:
@@ -136,7 +141,7 @@ def create_distinctive_pool(
         Principal="cognito-idp.amazonaws.com",
         SourceArn=created["Arn"],
     )
-    return OutOfBandPool(user_pool_id=user_pool_id, app_client_id=app_client_id)
+    return OutOfBandPool(user_pool_id=user_pool_id, app_client_id=app_client_id, sms_role_arn=sms_role)
 
 
 def pool_state(cognito: Any, user_pool_id: str) -> dict[str, Any]:
@@ -220,7 +225,7 @@ def run_existing_pool_sandbox(phone_number: str, *, stream: Any = sys.stdout) ->
                 triggers = sorted(before["settings"]["LambdaConfig"])
                 details.append(f"user pool {pool.user_pool_id}: triggers {triggers}, {len(before['settings'])} settings")
             with progress.step("sam deploy onto it (ExistingUserPoolId, ExistingPoolTriggers=Passwordless)") as details:
-                overrides = {"ExistingUserPoolId": pool.user_pool_id, "ExistingPoolTriggers": "Passwordless"}
+                overrides = pool.stack_parameters("Passwordless")
                 deployment = deploy(emulator, architecture, stack_name=STACK_NAME, overrides=overrides)
                 attached = pool_state(cognito, pool.user_pool_id)
                 details.append(f"triggers now {sorted(attached['settings']['LambdaConfig'])}")

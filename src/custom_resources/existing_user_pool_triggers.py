@@ -9,16 +9,25 @@ from typing import Any
 import boto3
 
 from sms_otp.core.time_budget import CUSTOM_RESOURCE_CONFIG
+from sms_otp.existing_pool.attachment_records import AttachmentRecords
 from sms_otp.existing_pool.cfn_custom_resource import CustomResource, run_for_cloudformation
-from sms_otp.existing_pool.existing_user_pool import AttachmentRecords, DescribedPools, ExistingPoolTriggers, ResourceEvent, reason_for
+from sms_otp.existing_pool.existing_user_pool import DescribedPools, ExistingPoolTriggers, ResourceEvent, reason_for
+from sms_otp.existing_pool.stack_resources import StackResources
 
 # sleep_on_delete=0: crhelper would otherwise wait two minutes before answering a delete.
 helper = CustomResource(json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0)
 TRIGGERS: ExistingPoolTriggers | None = None
 try:
+    STACK = StackResources.from_env(os.environ)
     TRIGGERS = ExistingPoolTriggers(
         pools=DescribedPools(boto3.client("cognito-idp", config=CUSTOM_RESOURCE_CONFIG)),
-        records=AttachmentRecords(boto3.client("dynamodb", config=CUSTOM_RESOURCE_CONFIG), os.environ["LIMITS_TABLE_NAME"]),
+        records=AttachmentRecords(
+            boto3.client("dynamodb", config=CUSTOM_RESOURCE_CONFIG),
+            boto3.client("kms", config=CUSTOM_RESOURCE_CONFIG),
+            os.environ["LIMITS_TABLE_NAME"],
+            STACK.sms_key_arn,
+        ),
+        stack=STACK,
         region=os.environ["AWS_REGION"],
     )
 except Exception as error:  # noqa: BLE001 - crhelper answers every request FAILED with it, rather than leaving the stack waiting

@@ -41,6 +41,7 @@ PASSWORDLESS_STACK = "sms-otp-existing-passwordless"
 SENDER_STACK = "sms-otp-existing-sender"
 STACK_TRIGGERS = {"PreSignUp", "DefineAuthChallenge", "CreateAuthChallenge", "VerifyAuthChallengeResponse", "PostAuthentication"}
 SENDER_SLOTS = {"CustomSMSSender", "KMSKeyID"}
+PREVIOUS_VALUES = ("TestMode", "FunctionArchitecture", "LogRetentionDays", "ExistingPoolSmsRoleArn")
 
 
 class AttachedPool:
@@ -57,7 +58,7 @@ class AttachedPool:
 def _attached(emulator: Emulator, sandbox: SandboxDeployment, name: str, stack_name: str, mode: str) -> Iterator[AttachedPool]:
     pool = create_distinctive_pool(sandbox.client, name)
     before = pool_state(sandbox.client("cognito-idp"), pool.user_pool_id)
-    overrides = {"ExistingUserPoolId": pool.user_pool_id, "ExistingPoolTriggers": mode}
+    overrides = pool.stack_parameters(mode)
     attached = AttachedPool(pool, before, deploy(emulator, machine_architecture(), stack_name=stack_name, overrides=overrides))
     yield attached
     cloudformation = sandbox.client("cloudformation")
@@ -230,12 +231,9 @@ def unsuitable_pools(sandbox: SandboxDeployment) -> dict[str, OutOfBandPool]:
     ("pool", "mode", "reason"),
     [
         (None, "CustomSmsSender", "User pool eu-west-1_AbCdEf123 is in eu-west-1 but this stack is in us-east-1"),
-        ("email", "Passwordless", "Passwordless mode needs users who sign in with their phone number, but user pool {id} has"),
-        (
-            "own_trigger",
-            "Passwordless",
-            "User pool {id} already has its own PreSignUp trigger(s); deploy with ReplaceExistingTriggers=true",
-        ),
+        # An attached stack never moves to another pool (the pools' own refusals are the unit tier's).
+        ("email", "Passwordless", "The stack is attached to user pool {attached} and cannot move to another"),
+        ("own_trigger", "Passwordless", "The stack is attached to user pool {attached} and cannot move to another"),
     ],
 )
 def test_an_update_onto_an_unsuitable_pool_fails_with_the_reason_and_changes_nothing(
@@ -255,7 +253,10 @@ def test_an_update_onto_an_unsuitable_pool_fails_with_the_reason_and_changes_not
         Parameters=[
             {"ParameterKey": "ExistingUserPoolId", "ParameterValue": target},
             {"ParameterKey": "ExistingPoolTriggers", "ParameterValue": mode},
-            *({"ParameterKey": name, "UsePreviousValue": True} for name in ("TestMode", "FunctionArchitecture", "LogRetentionDays")),
+            *(
+                {"ParameterKey": name, "UsePreviousValue": True}
+                for name in ("TestMode", "FunctionArchitecture", "LogRetentionDays", "ExistingPoolSmsRoleArn")
+            ),
         ],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
@@ -264,7 +265,7 @@ def test_an_update_onto_an_unsuitable_pool_fails_with_the_reason_and_changes_not
 
     # THEN the custom resource refused with the reason, the stack rolled back, and neither pool changed
     assert status == "UPDATE_ROLLBACK_COMPLETE"
-    assert _reason(cloudformation, SENDER_STACK, "UPDATE_FAILED").startswith(reason.format(id=target))
+    assert _reason(cloudformation, SENDER_STACK, "UPDATE_FAILED").startswith(reason.format(attached=sender_only.pool.user_pool_id))
     assert sender_only.state() == attached
     if target_before is not None:
         assert pool_state(cognito, target) == target_before

@@ -4,7 +4,18 @@
 ``GetUserPoolMfaConfig`` like Cognito, where the emulator does not:
 
 - every writable setting that ``UpdateUserPool`` is not given goes back to its
-  default (absent), ``UserPoolTier`` excepted, as the API reference says;
+  default (absent), except ``UserPoolTier`` and ``DcrConfiguration``, which are kept,
+  as the service model says; a ``DcrConfiguration`` without ``EnableStatus`` turns
+  dynamic client registration on;
+- a Lite pool refuses the settings that need Essentials (``AcrConfiguration``,
+  ``DcrConfiguration``, ``Policies.SignInPolicy``, ``PasswordHistorySize``) with
+  ``FeatureUnavailableInTierException``, and reports their effective values anyway;
+- a pool that verifies by link refuses the legacy verification messages beside the
+  template ("The message is invalid"), and derives them from the template;
+- a pool whose SMS role is broken reports ``SmsConfigurationFailure`` and refuses
+  every write that names the role;
+- fields botocore's model does not know (``raw_extra``) are in the raw response only,
+  and are reset by a write whose request body does not carry them;
 - the request is checked against botocore's model of ``UpdateUserPool``, as a real
   client does: a read-only field such as ``Id`` or ``Arn`` is an unknown parameter;
 - ``UnusedAccountValidityDays`` beside ``TemporaryPasswordValidityDays`` is refused,
@@ -40,6 +51,12 @@ ACCOUNT_ID = "123456789012"
 SERVICE_MODEL = botocore.session.get_session().get_service_model("cognito-idp")
 USER_POOL_SHAPE = SERVICE_MODEL.shape_for("UserPoolType")
 UPDATE_SHAPE = SERVICE_MODEL.operation_model("UpdateUserPool").input_shape
+# The legacy verification messages, and the template member a link-style pool derives each from.
+LEGACY_FROM_TEMPLATE = {
+    "EmailVerificationMessage": "EmailMessage",
+    "EmailVerificationSubject": "EmailSubject",
+    "SmsVerificationMessage": "SmsMessage",
+}
 _TEXT = string.ascii_letters + string.digits + " {}#.-_"
 
 
@@ -88,16 +105,20 @@ class FakeUserPool:
         self.updates: list[dict[str, Any]] = []
         self.exists = True
         self.fail_next_update: Exception | None = None
+        self.sms_role_broken = False
 
     # DescribeUserPool --------------------------------------------------
     def describe_user_pool(self, *, UserPoolId: str) -> dict[str, Any]:  # noqa: N803 - botocore's argument name
         self._check_id(UserPoolId, "DescribeUserPool")
-        raw = {**self.description, **self.raw_extra}
+        reported = dict(self.description)
+        if self.sms_role_broken:
+            reported["SmsConfigurationFailure"] = "InvalidSmsRoleTrustRelationshipException"
+        raw = {**reported, **self.raw_extra}
         body = json.dumps({"UserPool": raw}, default=str).encode()
         for handler in self.meta.handlers.get("after-call.cognito-idp.DescribeUserPool", []):
             handler(http_response=_RawResponse(body), parsed={}, model=None)
         # botocore keeps only the fields its model knows, and no nulls.
-        parsed = {key: value for key, value in self.description.items() if key in USER_POOL_SHAPE.members and value is not None}
+        parsed = {key: value for key, value in reported.items() if key in USER_POOL_SHAPE.members and value is not None}
         return {"UserPool": copy.deepcopy(parsed)}
 
     def get_user_pool_mfa_config(self, *, UserPoolId: str) -> dict[str, Any]:  # noqa: N803
@@ -109,15 +130,21 @@ class FakeUserPool:
         }
 
     # UpdateUserPool ----------------------------------------------------
-    def update_user_pool(self, **request: Any) -> dict[str, Any]:
+    def update_user_pool(self, **request: Any) -> dict[str, Any]:  # noqa: PLR0912 - one branch per documented behaviour
         report = ParamValidator().validate(request, UPDATE_SHAPE)
         if report.has_errors():
             raise ParamValidationError(report=report.generate_report())
         self._check_id(request["UserPoolId"], "UpdateUserPool")
+        # What goes on the wire: the request as botocore serialises it, after its before-call handlers.
+        params = {"body": json.dumps(request).encode()}
+        for handler in self.meta.handlers.get("before-call.cognito-idp.UpdateUserPool", []):
+            handler(params=params, model=None, context={})
+        wire = json.loads(params["body"])
         self.updates.append(copy.deepcopy(request))
         if self.fail_next_update is not None:
             failure, self.fail_next_update = self.fail_next_update, None
             raise failure
+        self._refuse_what_aws_refuses(request)
         temporary = request.get("Policies", {}).get("PasswordPolicy", {}).get("TemporaryPasswordValidityDays")
         if temporary is not None and "UnusedAccountValidityDays" in request.get("AdminCreateUserConfig", {}):
             raise client_error(
@@ -131,17 +158,58 @@ class FakeUserPool:
                 "SMS configuration and Auto verification for phone_number are required when MFA is required/optional",
                 "UpdateUserPool",
             )
+        lite = self.description.get("UserPoolTier") == "LITE"
+        policies = self.description.get("Policies") or {}
+        effective_sign_in = policies.get("SignInPolicy") if lite else None
+        effective_history = (policies.get("PasswordPolicy") or {}).get("PasswordHistorySize") if lite else None
         for setting in WRITABLE_SETTINGS:
             described = DESCRIBED_AS.get(setting, setting)
             if setting in request:
                 self.description[described] = copy.deepcopy(request[setting])
-            elif setting != "UserPoolTier":
-                # The documented trap: what is not given goes back to its default.
+            elif setting not in ("UserPoolTier", "DcrConfiguration") and not (lite and setting == "AcrConfiguration"):
+                # The documented trap: what is not given goes back to its default. (A Lite pool
+                # reports the effective ACR names, which nothing there can change.)
                 self.description.pop(described, None)
+        if effective_sign_in is not None:
+            self.description.setdefault("Policies", {})["SignInPolicy"] = effective_sign_in
+        if effective_history is not None:
+            self.description.setdefault("Policies", {}).setdefault("PasswordPolicy", {})["PasswordHistorySize"] = effective_history
+        if "DcrConfiguration" in request:
+            self.description["DcrConfiguration"].setdefault("EnableStatus", "Enabled")
+        template = request.get("VerificationMessageTemplate") or {}
+        if template.get("DefaultEmailOption") == "CONFIRM_WITH_LINK":
+            for legacy, member in LEGACY_FROM_TEMPLATE.items():
+                if member in template:
+                    self.description[legacy] = template[member]
+        for name in list(self.raw_extra):
+            if name not in wire:
+                self.raw_extra.pop(name)  # a field the request did not carry goes back to its default too
+        self.raw_extra.update({name: value for name, value in wire.items() if name not in UPDATE_SHAPE.members})
         if temporary is not None and "AdminCreateUserConfig" in self.description:
             self.description["AdminCreateUserConfig"]["UnusedAccountValidityDays"] = temporary
         self.description["LastModifiedDate"] = datetime.datetime.now(tz=datetime.UTC)
         return {"ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    def _refuse_what_aws_refuses(self, request: dict[str, Any]) -> None:
+        policies = request.get("Policies", {})
+        if self.description.get("UserPoolTier") == "LITE" and (
+            {"AcrConfiguration", "DcrConfiguration"} & set(request)
+            or "SignInPolicy" in policies
+            or "PasswordHistorySize" in policies.get("PasswordPolicy", {})
+        ):
+            raise client_error("FeatureUnavailableInTierException", "This feature is not available in the LITE tier.", "UpdateUserPool")
+        link = (request.get("VerificationMessageTemplate") or {}).get("DefaultEmailOption") == "CONFIRM_WITH_LINK"
+        if link and set(LEGACY_FROM_TEMPLATE) & set(request):
+            raise client_error("InvalidParameterException", "The message is invalid.", "UpdateUserPool")
+        if self.sms_role_broken and request.get("SmsConfiguration", {}).get("SnsCallerArn"):
+            raise client_error(
+                "InvalidSmsRoleTrustRelationshipException",
+                "Role does not have a trust relationship allowing Cognito to assume the role.",
+                "UpdateUserPool",
+            )
+        sms = request.get("SmsConfiguration", {})
+        if sms.get("SnsCallerArn") and sms.get("EumsSms"):
+            raise client_error("InvalidParameterException", "Provide either SnsCallerArn or EumsSms, not both.", "UpdateUserPool")
 
     def _check_id(self, user_pool_id: str, operation: str) -> None:
         if not self.exists or user_pool_id != self.description["Id"]:
@@ -201,7 +269,7 @@ _GENERATED = {name: _strategy(member) for name, member in USER_POOL_SHAPE.member
 
 
 @st.composite
-def descriptions(draw: st.DrawFn, *, emulator_habits: bool = True) -> tuple[dict[str, Any], bool]:
+def descriptions(draw: st.DrawFn, *, emulator_habits: bool = True) -> tuple[dict[str, Any], bool]:  # noqa: PLR0912 - one per rule
     """A ``DescribeUserPool`` result and whether the pool has authenticator apps on (set by SetUserPoolMfaConfig)."""
     drawn: dict[str, Any] = {}
     for name, strategy in _GENERATED.items():
@@ -214,6 +282,23 @@ def descriptions(draw: st.DrawFn, *, emulator_habits: bool = True) -> tuple[dict
     temporary = drawn.get("Policies", {}).get("PasswordPolicy", {}).get("TemporaryPasswordValidityDays")
     if temporary is not None and "AdminCreateUserConfig" in drawn:
         drawn["AdminCreateUserConfig"]["UnusedAccountValidityDays"] = temporary
+    if drawn.get("UserPoolTier") == "LITE":
+        # What a Lite pool can hold: the Essentials settings at their effective defaults, at most.
+        drawn.pop("DcrConfiguration", None)
+        policies = drawn.get("Policies", {})
+        if "SignInPolicy" in policies:
+            policies["SignInPolicy"] = {"AllowedFirstAuthFactors": ["PASSWORD"]}
+        policies.get("PasswordPolicy", {}).pop("PasswordHistorySize", None)
+    template = drawn.get("VerificationMessageTemplate") or {}
+    if template.get("DefaultEmailOption") == "CONFIRM_WITH_LINK":
+        # A link-style pool reports the legacy messages as the template's.
+        for legacy, member in LEGACY_FROM_TEMPLATE.items():
+            drawn.pop(legacy, None)
+            if member in template:
+                drawn[legacy] = template[member]
+    sms = drawn.get("SmsConfiguration") or {}
+    if sms.get("SnsCallerArn") and sms.get("EumsSms"):
+        del sms["EumsSms"]  # UpdateUserPool takes one of them
     software_token_mfa = draw(st.booleans())
     if drawn.get("MfaConfiguration") in ("ON", "OPTIONAL") and not drawn.get("SmsConfiguration"):
         # Cognito keeps MFA on only with SMS or authenticator apps to offer.

@@ -17,88 +17,29 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sms_otp.existing_pool import user_pool_settings
-from sms_otp.existing_pool.existing_user_pool import DescribedPools, ExistingPoolTriggers, ResourceEvent, UserPoolNotFoundError, record_key
+from sms_otp.existing_pool.attachment_records import record_key
+from sms_otp.existing_pool.existing_user_pool import DescribedPools, UserPoolNotFoundError
 from sms_otp.existing_pool.trigger_attachment import Attachment, AttachmentRefusedError, identity, parse_request
 from sms_otp.existing_pool.user_pool_settings import READ_ONLY_FIELDS, WRITABLE_SETTINGS, writable_settings
-from tests.testkit.user_pool_fakes import REGION, FakeUserPool, MemoryRecords, client_error, descriptions, function_arn, key_arn
+from tests.testkit.user_pool_fakes import REGION, FakeUserPool, client_error, descriptions, function_arn, key_arn
+from tests.unit.existing_pool.pool_kit import (
+    CONFIGS,
+    LOGICAL_ID,
+    PASSWORDLESS_CONFIG,
+    SENDER,
+    SENDER_CONFIG,
+    STACK_ID,
+    STACK_KEY,
+    a_pool,
+    event,
+    fit_for_attaching,
+    settings_of,
+    triggers_for,
+)
 
 pytestmark = pytest.mark.unit
 
-STACK_ID = f"arn:aws:cloudformation:{REGION}:123456789012:stack/sms-otp/8d5c1a30-0000-4000-8000-000000000001"
-LOGICAL_ID = "ExistingUserPoolTriggers"
-SENDER = {"LambdaArn": function_arn("sms-otp-CustomSmsSender"), "LambdaVersion": "V1_0"}
-STACK_KEY = key_arn("11111111-2222-4333-8444-555555555555")
-PASSWORDLESS_CONFIG = {
-    "PreSignUp": function_arn("sms-otp-PreSignUp"),
-    "DefineAuthChallenge": function_arn("sms-otp-DefineAuthChallenge"),
-    "CreateAuthChallenge": function_arn("sms-otp-CreateAuthChallenge"),
-    "VerifyAuthChallengeResponse": function_arn("sms-otp-VerifyAuthChallenge"),
-    "PostAuthentication": function_arn("sms-otp-PostAuthentication"),
-    "CustomSMSSender": SENDER,
-    "KMSKeyID": STACK_KEY,
-}
-SENDER_CONFIG = {"CustomSMSSender": SENDER, "KMSKeyID": STACK_KEY}
-CONFIGS = {"Passwordless": PASSWORDLESS_CONFIG, "CustomSmsSender": SENDER_CONFIG}
 PROPERTY_SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
-def a_pool(**overrides: Any) -> dict[str, Any]:
-    """A pool with distinctive settings of every kind, as DescribeUserPool returns it."""
-    pool: dict[str, Any] = {
-        "Id": f"{REGION}_Distinct1",
-        "Name": "customers",
-        "Arn": f"arn:aws:cognito-idp:{REGION}:123456789012:userpool/{REGION}_Distinct1",
-        "Status": "Enabled",
-        "UsernameAttributes": ["phone_number"],
-        "AutoVerifiedAttributes": ["phone_number"],
-        "EstimatedNumberOfUsers": 42,
-        "SchemaAttributes": [{"Name": "phone_number", "AttributeDataType": "String", "Required": True, "Mutable": True}],
-        "Policies": {
-            "PasswordPolicy": {"MinimumLength": 14, "RequireSymbols": True, "TemporaryPasswordValidityDays": 2},
-            "SignInPolicy": {"AllowedFirstAuthFactors": ["PASSWORD"]},
-        },
-        "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True, "UnusedAccountValidityDays": 2},
-        "MfaConfiguration": "OPTIONAL",
-        "SmsConfiguration": {
-            "SnsCallerArn": "arn:aws:iam::123456789012:role/customers-sms",
-            "ExternalId": "customers",
-            "SnsRegion": REGION,
-        },
-        "SmsAuthenticationMessage": "Your MFA code is {####}",
-        "VerificationMessageTemplate": {"SmsMessage": "Customers: your code is {####}", "DefaultEmailOption": "CONFIRM_WITH_CODE"},
-        "EmailConfiguration": {"EmailSendingAccount": "COGNITO_DEFAULT"},
-        "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_phone_number", "Priority": 1}]},
-        "DeviceConfiguration": {"ChallengeRequiredOnNewDevice": True, "DeviceOnlyRememberedOnUserPrompt": True},
-        "UserAttributeUpdateSettings": {"AttributesRequireVerificationBeforeUpdate": ["phone_number"]},
-        "UserPoolTags": {"team": "identity", "cost-centre": "42"},
-        "DeletionProtection": "ACTIVE",
-        "UserPoolTier": "ESSENTIALS",
-        "LambdaConfig": {
-            "PreTokenGeneration": function_arn("customers-pre-token"),
-            "PreTokenGenerationConfig": {"LambdaArn": function_arn("customers-pre-token"), "LambdaVersion": "V2_0"},
-        },
-    }
-    pool.update(overrides)
-    return pool
-
-
-def event(
-    config: dict[str, Any], *, user_pool_id: Any = f"{REGION}_Distinct1", replace: str = "false", old: dict | None = None
-) -> ResourceEvent:
-    """A Create/Update/Delete request's parts, with the properties the template gives the custom resource."""
-    mode = "Passwordless" if "PreSignUp" in config else "CustomSmsSender"
-    properties = {"UserPoolId": user_pool_id, "Mode": mode, "LambdaConfig": config, "ReplaceExistingTriggers": replace}
-    properties["ServiceTimeout"] = "120"
-    return ResourceEvent(stack_id=STACK_ID, logical_id=LOGICAL_ID, properties=properties, old_properties=old or {})
-
-
-def triggers_for(pool: FakeUserPool) -> tuple[ExistingPoolTriggers, MemoryRecords]:
-    records = MemoryRecords()
-    return ExistingPoolTriggers(pools=DescribedPools(pool), records=records, region=REGION, log=lambda *_args, **_kwargs: None), records
-
-
-def settings_of(pool: FakeUserPool) -> dict[str, Any]:
-    return writable_settings(pool.describe_user_pool(UserPoolId=pool.description["Id"])["UserPool"])
 
 
 # ------------------------------------------------------------ the writable list ---
@@ -134,7 +75,7 @@ def test_the_fake_pool_resets_what_update_user_pool_is_not_given() -> None:
 def test_attach_then_detach_gives_back_every_writable_setting(drawn: tuple[dict[str, Any], bool], mode: str) -> None:
     # GIVEN any pool DescribeUserPool can describe (AWS's model, or the emulator's habits), users who sign in by phone
     description, software_token_mfa = drawn
-    description["UsernameAttributes"] = ["phone_number"]
+    fit_for_attaching(description)
     pool = FakeUserPool(description, software_token_mfa=software_token_mfa)
     before = settings_of(pool)
     mfa_before = pool.get_user_pool_mfa_config(UserPoolId=description["Id"])
@@ -162,7 +103,7 @@ def test_attach_then_detach_gives_back_every_writable_setting(drawn: tuple[dict[
 def test_read_only_fields_are_never_sent(drawn: tuple[dict[str, Any], bool], mode: str) -> None:
     # GIVEN any pool
     description, software_token_mfa = drawn
-    description["UsernameAttributes"] = ["phone_number"]
+    fit_for_attaching(description)
     pool = FakeUserPool(description, software_token_mfa=software_token_mfa)
     triggers, _ = triggers_for(pool)
 
@@ -182,7 +123,7 @@ def test_read_only_fields_are_never_sent(drawn: tuple[dict[str, Any], bool], mod
 def test_a_slot_held_by_another_function_is_refused_and_nothing_changes(drawn: tuple[dict[str, Any], bool], mode: str) -> None:
     # GIVEN any pool, without ReplaceExistingTriggers
     description, software_token_mfa = drawn
-    description["UsernameAttributes"] = ["phone_number"]
+    fit_for_attaching(description)
     pool = FakeUserPool(description, software_token_mfa=software_token_mfa)
     before = copy.deepcopy(pool.description)
     triggers, records = triggers_for(pool)
@@ -237,9 +178,9 @@ def test_leaving_any_writable_setting_out_would_lose_it(monkeypatch: pytest.Monk
     triggers.attach(event(SENDER_CONFIG, replace="true"))
     monkeypatch.undo()
 
-    # THEN the pool lost that setting, except the tier (kept when left out) and the LambdaConfig (always sent)
+    # THEN the pool lost that setting, except the tier and DCR (kept when left out) and the LambdaConfig (always sent)
     after = settings_of(pool)
-    if setting in ("UserPoolTier", "LambdaConfig"):
+    if setting in (*user_pool_settings.KEPT_WHEN_OMITTED, "LambdaConfig"):
         assert after[setting] == {**before[setting], **SENDER_CONFIG} if setting == "LambdaConfig" else before[setting]
     else:
         assert after.get(setting) != before[setting]

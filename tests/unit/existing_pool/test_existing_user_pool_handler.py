@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import inspect
 import json
+import os
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, ClassVar
@@ -21,11 +22,13 @@ from botocore.exceptions import EndpointConnectionError
 from crhelper import CfnResource
 
 from sms_otp.existing_pool import cfn_custom_resource
-from sms_otp.existing_pool.existing_user_pool import AttachmentRecords, DescribedPools, ExistingPoolTriggers, reason_for
+from sms_otp.existing_pool.attachment_records import RECORD_PURPOSE, AttachmentRecords
+from sms_otp.existing_pool.existing_user_pool import reason_for
+from sms_otp.existing_pool.stack_resources import PASSWORDLESS_FUNCTION_VARIABLES
 from sms_otp.existing_pool.trigger_attachment import Attachment, AttachmentRefusedError
 from tests.testkit.user_pool_fakes import REGION, FakeUserPool, client_error
 from tests.unit.conftest import LIMITS_TABLE_NAME
-from tests.unit.existing_pool.test_existing_user_pool import LOGICAL_ID, SENDER_CONFIG, STACK_ID, a_pool
+from tests.unit.existing_pool.pool_kit import LOGICAL_ID, PASSWORDLESS_CONFIG, SENDER, STACK_ID, a_pool
 
 pytestmark = pytest.mark.unit
 
@@ -33,11 +36,11 @@ RESPONSE_URL = "https://cloudformation-custom-resource-response-useast1.s3.amazo
 
 
 def request(request_type: str, **properties: Any) -> dict[str, Any]:
-    """A CloudFormation custom resource request, as the Lambda function receives it."""
+    """A CloudFormation custom resource request, as the Lambda function receives it (the stack's sender and moto's key)."""
     base = {
         "UserPoolId": f"{REGION}_Distinct1",
         "Mode": "CustomSmsSender",
-        "LambdaConfig": SENDER_CONFIG,
+        "LambdaConfig": {"CustomSMSSender": SENDER, "KMSKeyID": os.environ["SMS_KEY_ARN"]},
         "ReplaceExistingTriggers": "false",
     }
     event = {
@@ -67,13 +70,45 @@ def pool() -> FakeUserPool:
     return FakeUserPool(a_pool(), software_token_mfa=True)
 
 
+def stack_environment(key_arn: str, mode: str = "CustomSmsSender", pool_id: str = f"{REGION}_Distinct1") -> dict[str, str]:
+    """The environment template.yaml gives the function, for the stack's functions and key."""
+    functions = {
+        variable: PASSWORDLESS_CONFIG[slot] for slot, variable in PASSWORDLESS_FUNCTION_VARIABLES.items() if mode == "Passwordless"
+    }
+    return {
+        "LIMITS_TABLE_NAME": LIMITS_TABLE_NAME,
+        "STACK_ID": STACK_ID,
+        "EXISTING_USER_POOL_ID": pool_id,
+        "EXISTING_POOL_TRIGGERS": mode,
+        "CUSTOM_SMS_SENDER_FUNCTION_ARN": SENDER["LambdaArn"],
+        "SMS_KEY_ARN": key_arn,
+        "EXISTING_POOL_SMS_ROLE_ARN": "arn:aws:iam::123456789012:role/customers-sms",
+        **functions,
+    }
+
+
 @pytest.fixture
-def handler(aws: None, load_handler: Callable[..., ModuleType], pool: FakeUserPool, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """The handler module after its cold start, attached to the fake pool and moto's limits table."""
-    module = load_handler("existing_user_pool_triggers", LIMITS_TABLE_NAME=LIMITS_TABLE_NAME)
-    records = AttachmentRecords(boto3.client("dynamodb", region_name=REGION), LIMITS_TABLE_NAME)
-    monkeypatch.setattr(module, "TRIGGERS", ExistingPoolTriggers(pools=DescribedPools(pool), records=records, region=REGION))
-    return module
+def handler(
+    aws: None, kms_key_arn: str, load_handler: Callable[..., ModuleType], pool: FakeUserPool, monkeypatch: pytest.MonkeyPatch
+) -> ModuleType:
+    """The handler module after its cold start (moto's table and key), its Cognito client the fake pool."""
+    monkeypatch.setattr(boto3, "client", wrap_client(boto3.client, pool))
+    return load_handler("existing_user_pool_triggers", **stack_environment(kms_key_arn))
+
+
+def sealed_records() -> AttachmentRecords:
+    """The records as the function reads them (moto's table and the stack's key)."""
+    kms = boto3.client("kms", region_name=REGION)
+    return AttachmentRecords(boto3.client("dynamodb", region_name=REGION), kms, LIMITS_TABLE_NAME, os.environ["SMS_KEY_ARN"])
+
+
+def wrap_client(make: Callable[..., Any], pool: FakeUserPool) -> Callable[..., Any]:
+    """boto3.client, except that Cognito is the fake pool."""
+
+    def client(service: str, *args: Any, **kwargs: Any) -> Any:
+        return pool if service == "cognito-idp" else make(service, *args, **{"region_name": REGION, **kwargs})
+
+    return client
 
 
 def test_create_attaches_and_answers_success_with_the_pool_as_physical_id(
@@ -87,7 +122,7 @@ def test_create_attaches_and_answers_success_with_the_pool_as_physical_id(
     assert [(a["url"], a["Status"], a["PhysicalResourceId"], a["LogicalResourceId"]) for a in answers] == [
         (RESPONSE_URL, "SUCCESS", f"{REGION}_Distinct1", LOGICAL_ID)
     ]
-    assert pool.description["LambdaConfig"]["CustomSMSSender"] == SENDER_CONFIG["CustomSMSSender"]
+    assert pool.description["LambdaConfig"]["CustomSMSSender"] == SENDER
 
 
 def test_the_original_is_kept_in_the_stacks_table_until_delete(
@@ -98,13 +133,16 @@ def test_the_original_is_kept_in_the_stacks_table_until_delete(
     handler.lambda_handler(request("Create"), lambda_context)
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     (item,) = dynamodb.scan(TableName=LIMITS_TABLE_NAME)["Items"]
+    remembered = sealed_records().get(item["pk"]["S"])
 
     # WHEN the stack is deleted
     handler.lambda_handler(request("Delete"), lambda_context)
 
-    # THEN the item under the stack's own prefix held the empty slots; it is gone, and the pool has its own triggers
+    # THEN the item under the stack's own prefix held the empty slots, sealed; it is gone, and the pool has its own triggers
     assert item["pk"]["S"].startswith(f"existing-user-pool#{STACK_ID}#{LOGICAL_ID}#")
-    assert Attachment.from_json(item["attachment"]["S"]).original == {"CustomSMSSender": None, "KMSKeyID": None}
+    assert set(item) == {"pk", "sealed"}
+    assert b"CustomSMSSender" not in bytes(item["sealed"]["B"])
+    assert remembered.original == {"CustomSMSSender": None, "KMSKeyID": None}
     assert dynamodb.scan(TableName=LIMITS_TABLE_NAME)["Items"] == []
     assert pool.description["LambdaConfig"] == own
     assert [a["Status"] for a in answers] == ["SUCCESS", "SUCCESS"]
@@ -119,10 +157,18 @@ def test_the_original_is_kept_in_the_stacks_table_until_delete(
     ],
 )
 def test_a_refused_create_answers_failed_with_the_sentence(
-    handler: ModuleType, answers: list[dict[str, Any]], pool: FakeUserPool, lambda_context: Any, properties: dict[str, Any], reason: str
+    handler: ModuleType,
+    load_handler: Callable[..., ModuleType],
+    answers: list[dict[str, Any]],
+    pool: FakeUserPool,
+    lambda_context: Any,
+    properties: dict[str, Any],
+    reason: str,
 ) -> None:
-    # GIVEN a Create request with a bad pool ID
-    # WHEN the function handles it
+    # GIVEN a stack deployed with a bad pool ID (its function's environment names it too)
+    handler = load_handler("existing_user_pool_triggers", **stack_environment(os.environ["SMS_KEY_ARN"], pool_id=properties["UserPoolId"]))
+
+    # WHEN the function handles its Create
     handler.lambda_handler(request("Create", **properties), lambda_context)
 
     # THEN it answered FAILED with the reason, and wrote nothing
@@ -153,9 +199,10 @@ def test_an_unexpected_error_answers_failed_with_a_generic_sentence(
 def test_a_set_up_that_failed_answers_every_request(
     load_handler: Callable[..., ModuleType], answers: list[dict[str, Any]], aws: None, lambda_context: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN a cold start without the table's name
-    monkeypatch.delenv("LIMITS_TABLE_NAME")
-    module = load_handler("existing_user_pool_triggers")
+    # GIVEN a cold start without the stack's mode in its environment
+    module = load_handler(
+        "existing_user_pool_triggers", **{**stack_environment("arn:aws:kms:us-east-1:1:key/x"), "EXISTING_POOL_TRIGGERS": ""}
+    )
 
     # WHEN a Delete arrives (a stack rolling back)
     module.lambda_handler(request("Delete"), lambda_context)
@@ -163,7 +210,7 @@ def test_a_set_up_that_failed_answers_every_request(
     # THEN it is answered, FAILED with the missing variable's name, rather than left waiting
     ((answer),) = answers
     assert answer["Status"] == "FAILED"
-    assert "LIMITS_TABLE_NAME" in answer["Reason"]
+    assert "EXISTING_POOL_TRIGGERS" in answer["Reason"]
 
 
 @pytest.mark.parametrize(
@@ -239,3 +286,43 @@ def test_every_other_url_goes_to_crhelpers_https_sender(monkeypatch: pytest.Monk
 def test_crhelpers_sender_hook_is_still_where_the_subclass_expects_it() -> None:
     # The subclass replaces the sender through CfnResource._send's keyword; a new crhelper must keep it.
     assert list(inspect.signature(CfnResource._send).parameters) == ["self", "status", "reason", "send_response"]
+
+
+# ------------------------------------------------------------ the record ---
+
+
+def _plant(new_kms_key: Callable[[], str], how: str) -> dict[str, Any]:
+    """A record naming a code collector as the pool's original sender, planted by someone with PutItem on the table."""
+    key = f"existing-user-pool#{STACK_ID}#{LOGICAL_ID}#{REGION}_Distinct1"
+    collector = {"LambdaArn": "arn:aws:lambda:us-east-1:123456789012:function:collector", "LambdaVersion": "V1_0"}
+    planted = Attachment(original={"CustomSMSSender": collector, "KMSKeyID": None}, owned=frozenset({SENDER["LambdaArn"]}))
+    kms = boto3.client("kms", region_name=REGION)
+    if how == "in clear":
+        return {"pk": {"S": key}, "attachment": {"S": planted.to_json()}}
+    sealing_key = new_kms_key() if how == "sealed with another key" else os.environ["SMS_KEY_ARN"]
+    record = key if how == "sealed with another key" else key.replace("Distinct1", "Another12")
+    context = {"purpose": RECORD_PURPOSE, "record": record}
+    sealed = kms.encrypt(KeyId=sealing_key, Plaintext=planted.to_json().encode(), EncryptionContext=context)["CiphertextBlob"]
+    return {"pk": {"S": key}, "sealed": {"B": sealed}}
+
+
+@pytest.mark.parametrize("how", ["in clear", "sealed with another key", "sealed for another record"])
+def test_a_planted_record_is_refused_and_nothing_is_written_to_the_pool(
+    handler: ModuleType, answers: list[dict[str, Any]], pool: FakeUserPool, lambda_context: Any, new_kms_key: Callable[[], str], how: str
+) -> None:
+    # GIVEN an attached pool, whose record someone replaced with one of their own
+    handler.lambda_handler(request("Create"), lambda_context)
+    writes = len(pool.updates)
+    boto3.client("dynamodb", region_name=REGION).put_item(TableName=LIMITS_TABLE_NAME, Item=_plant(new_kms_key, how))
+
+    # WHEN the stack is deleted
+    handler.lambda_handler(request("Delete"), lambda_context)
+
+    # THEN the delete failed, with what to do, and the pool was not written: the collector never got the slot.
+    # (For another key, KMS answers IncorrectKeyException, which is refused in the same words; moto answers
+    # AccessDeniedException, which fails as any other AWS error does.)
+    assert answers[-1]["Status"] == "FAILED"
+    expected = "Decrypt failed" if how == "sealed with another key" else "was not written by this stack, so nothing was changed: delete"
+    assert expected in answers[-1]["Reason"]
+    assert len(pool.updates) == writes
+    assert pool.description["LambdaConfig"]["CustomSMSSender"] == SENDER

@@ -35,7 +35,7 @@ def test_the_layer_keeps_the_model_of_every_client_something_builds_and_no_other
     needed = clients_the_code_builds() | LIBRARY_CLIENTS
 
     # THEN the build keeps exactly their models
-    assert clients_the_code_builds() == {"cognito-idp", "dynamodb", "sns"}
+    assert clients_the_code_builds() == {"cognito-idp", "dynamodb", "kms", "sns"}
     assert set(build_layer.SERVICE_MODELS) == needed
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
-from sms_otp.existing_pool.existing_user_pool import RECORD_KEY_PREFIX
+from sms_otp.existing_pool.attachment_records import RECORD_KEY_PREFIX
 from tests.testkit.template import load_template as load_raw_template
 from tests.unit.template.test_template_snapshot import load_template, normalised_resources
 

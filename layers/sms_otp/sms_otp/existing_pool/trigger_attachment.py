@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,18 +95,6 @@ def parse_request(properties: Mapping[str, Any], *, region: str) -> AttachReques
     )
 
 
-def check_pool_fits(description: Mapping[str, Any], request: AttachRequest) -> None:
-    """Refuse Passwordless mode on a pool whose users cannot sign in with their phone number."""
-    if request.mode != "Passwordless":
-        return
-    sign_in_attributes = set(description.get("UsernameAttributes") or ()) | set(description.get("AliasAttributes") or ())
-    if "phone_number" not in sign_in_attributes:
-        raise AttachmentRefusedError(
-            f"Passwordless mode needs users who sign in with their phone number, but user pool {request.user_pool_id} has "
-            "phone_number in neither UsernameAttributes nor AliasAttributes; deploy with ExistingPoolTriggers=CustomSmsSender."
-        )
-
-
 def identity(value: Any) -> str:
     """What a slot's value points at: a function or key ARN (``LambdaArn`` for the sender structures)."""
     if isinstance(value, dict):
@@ -120,10 +108,13 @@ class Attachment:
 
     ``original``: each slot the stack has taken, with what it held before (``None``: empty).
     ``owned``: the identities of every value the stack has set, so it recognises its own.
+    ``email_sender``: the identity of the pool's Custom Email Sender when the stack first
+    attached (``None``: none), which decrypts with the key the stack gives back.
     """
 
     original: dict[str, Any] = field(default_factory=dict)
     owned: frozenset[str] = frozenset()
+    email_sender: str | None = None
 
     def __post_init__(self) -> None:
         # Detaching writes every original back: a record naming any other slot (a Pre Token
@@ -136,13 +127,13 @@ class Attachment:
 
     def to_json(self) -> str:
         """The record as stored in the table."""
-        return json.dumps({"original": self.original, "owned": sorted(self.owned)}, sort_keys=True)
+        return json.dumps({"original": self.original, "owned": sorted(self.owned), "email_sender": self.email_sender}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Attachment:
         """A record as stored by :meth:`to_json`."""
         data = json.loads(text)
-        return cls(original=dict(data["original"]), owned=frozenset(data["owned"]))
+        return cls(original=dict(data["original"]), owned=frozenset(data["owned"]), email_sender=data.get("email_sender"))
 
 
 def _restore(config: dict[str, Any], slot: str, before: Any, owned: frozenset[str]) -> None:
@@ -198,17 +189,47 @@ def attach(current: Mapping[str, Any], request: AttachRequest, remembered: Attac
             "Sender's key would replace (they share KMSKeyID); let it decrypt with this stack's key, then deploy with "
             "ReplaceExistingTriggers=true."
         )
-    return config, Attachment(original=original, owned=owned)
+    email_sender = remembered.email_sender if remembered.original else _identity_or_none(current.get(CUSTOM_EMAIL_SENDER))
+    return config, Attachment(original=original, owned=owned, email_sender=email_sender)
 
 
-def detach(current: Mapping[str, Any], remembered: Attachment) -> dict[str, Any]:
-    """The pool's ``LambdaConfig`` with every slot the stack took given back its original."""
+def _identity_or_none(value: Any) -> str | None:
+    return None if value is None else identity(value)
+
+
+def detach(current: Mapping[str, Any], remembered: Attachment, *, user_pool_id: str) -> dict[str, Any]:
+    """The pool's ``LambdaConfig`` with every slot the stack took given back its original; or a refusal.
+
+    The senders and the key are one unit: the key goes back only if every sender left
+    in the pool is one the pool had when the stack attached (and so decrypts with the
+    key given back). A sender set since, on the stack's key, would be left with the
+    wrong key or none: that is refused, with what to do.
+    """
     config = dict(current)
     for slot, before in remembered.original.items():
-        _restore(config, slot, before, remembered.owned)
+        if slot != KMS_KEY_SLOT:
+            _restore(config, slot, before, remembered.owned)
+    if KMS_KEY_SLOT not in remembered.original:
+        return config
+    present_key = current.get(KMS_KEY_SLOT)
+    if present_key is not None and identity(present_key) not in remembered.owned:
+        return config  # someone else set the key since: theirs stays, with the senders that use it
+    had_at_attach = {
+        CUSTOM_SMS_SENDER: _identity_or_none(remembered.original.get(CUSTOM_SMS_SENDER)),
+        CUSTOM_EMAIL_SENDER: remembered.email_sender,
+    }
+    if CUSTOM_SMS_SENDER not in remembered.original:
+        had_at_attach[CUSTOM_SMS_SENDER] = _identity_or_none(current.get(CUSTOM_SMS_SENDER))
+    newer = [slot for slot, had in had_at_attach.items() if config.get(slot) is not None and identity(config[slot]) != had]
+    if newer and present_key is not None:
+        raise AttachmentRefusedError(
+            f"User pool {user_pool_id}'s {' and '.join(newer)} was set after this stack attached and decrypts with the stack's "
+            "KMS key, which leaves with the stack: give it a key of its own (LambdaConfig.KMSKeyID), then delete the stack again."
+        )
+    _restore(config, KMS_KEY_SLOT, remembered.original[KMS_KEY_SLOT], remembered.owned)
     return config
 
 
-def owned_identities(lambda_config: Any) -> Iterable[str]:
-    """The identities of the values of a ``LambdaConfig`` property (empty for anything else)."""
-    return [identity(value) for value in lambda_config.values()] if isinstance(lambda_config, dict) else []
+def own_slots_only(current: Mapping[str, Any], own: frozenset[str]) -> Attachment:
+    """What to give back when the record is lost: every slot holding one of the stack's own values, emptied."""
+    return Attachment(original={slot: None for slot in STACK_SLOTS if slot in current and identity(current[slot]) in own}, owned=own)
