@@ -22,7 +22,7 @@ VENV := .venv
 SAM := .venv-sam/bin/sam
 PY := $(VENV)/bin/python
 
-.PHONY: help system-packages dev venvs lint validate scan build deploy web unit e2e local-invoke test sandbox bench clean
+.PHONY: help system-packages dev venvs lint validate scan build deploy web docs docs-build unit unit-fast e2e local-invoke test sandbox bench clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,10 +31,10 @@ sandbox: ## main job: deploy into the local emulator and sign in with a code (SA
 	$(MAKE) -j3 $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed $(if $(findstring --web,$(SANDBOX_ARGS)),web/dist/main.js)
 	$(PY) -m sms_otp_client sandbox $(SANDBOX_ARGS)
 
-test: ## every check and test, as CI runs them: lint, types, sam validate --lint, the checkov scan, sam build, the web example, every test tier
+test: ## every check and test, as CI runs them: lint, types, sam validate --lint, the checkov scan, sam build, the web example, the docs site, every test tier
 	$(MAKE) system-packages
 	$(MAKE) -j4 venvs
-	$(MAKE) lint validate scan build web
+	$(MAKE) lint validate scan build web docs-build
 # No __pycache__ in the source folders, which sam build's cache hashes: the build tier's `sam build` then reuses `make build`'s.
 	PYTHONDONTWRITEBYTECODE=1 $(PY) -m pytest
 
@@ -81,15 +81,30 @@ build: .venv-sam/.installed ## sam build into .aws-sam/build, with .venv-sam's S
 DEPLOY_MODE = $(PYTHON313) -c 'import tomllib; parameters = tomllib.load(open("samconfig.toml", "rb"))["default"]["deploy"]["parameters"]; \
 	print("" if "region" in parameters else "--guided")'
 
-deploy: build ## deploy to your AWS account: guided the first time (your answers go to samconfig.toml), then from samconfig.toml (DEPLOY_ARGS passes options)
+# Credentials are checked first: the guided deploy asks all its questions before it needs them.
+deploy: build $(VENV)/.installed ## deploy to your AWS account: guided the first time (your answers go to samconfig.toml), then from samconfig.toml (DEPLOY_ARGS passes options)
+	@$(PY) -m sms_otp_client check-credentials
 	@mode=$$($(DEPLOY_MODE)) || exit 1; \
 	if [ -n "$$mode" ]; then echo "First deployment: sam deploy --guided asks for the stack name, region and parameters, and saves them in samconfig.toml"; fi; \
 	set -x; $(SAM) deploy $$mode $(DEPLOY_ARGS)
 
 web: web/dist/main.js ## build the web example (npm ci, then an esbuild bundle in web/dist)
 
+# The documentation site (mkdocs.yml, docs/). Material for MkDocs prints a notice about its future
+# on every build, which says nothing about this site.
+MKDOCS = NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs
+
+docs: $(VENV)/.installed ## serve the documentation site on http://127.0.0.1:8000/, rebuilt as you edit (mkdocs serve)
+	$(MKDOCS) serve
+
+docs-build: $(VENV)/.installed ## build the documentation site into .site/ with mkdocs build --strict (a broken link fails it)
+	$(MKDOCS) build --strict --site-dir .site
+
 unit: $(VENV)/.installed ## the unit tier only
 	$(PY) -m pytest -m unit
+
+unit-fast: $(VENV)/.installed ## the unit tier without its long simulations (marker slow), for a quick check while editing
+	$(PY) -m pytest -m "unit and not slow"
 
 e2e: venvs web ## the e2e tier only (deploys into the emulator)
 	$(PY) -m pytest -m e2e
@@ -101,7 +116,7 @@ bench: $(VENV)/.installed .venv-sam/.installed ## the performance benchmark: col
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean: ## remove builds, virtual environments and caches
-	rm -rf .aws-sam .venv .venv-sam .venv-emulator .venv-awscli .pytest_cache .mypy_cache .ruff_cache .artifacts web/node_modules web/dist
+	rm -rf .aws-sam .venv .venv-sam .venv-emulator .venv-awscli .pytest_cache .mypy_cache .ruff_cache .artifacts .site web/node_modules web/dist
 
 $(VENV)/.installed: requirements-dev.txt layers/sms_otp/requirements.txt pyproject.toml
 	$(NEEDS_PYTHON313)

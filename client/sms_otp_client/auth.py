@@ -13,7 +13,15 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError, NoRegionError, ProfileNotFound
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+    SSLError,
+)
 
 CUSTOM_CHALLENGE = "CUSTOM_CHALLENGE"
 _TRIGGER_ERROR_MARKER = "failed with error "
@@ -100,6 +108,12 @@ def explain(error: Exception) -> str:
 
 def _sdk_error(error: BotoCoreError) -> str:
     """An error the AWS SDK raised before or instead of an answer: configuration, connection."""
+    if isinstance(error, SSLError):
+        endpoint = error.kwargs.get("endpoint_url", "the endpoint")
+        return (
+            f"No TLS connection could be made to {endpoint} (it does not speak https, or its certificate is not trusted):"
+            " the sandbox's emulator speaks plain http, so write its URL with http://."
+        )
     if isinstance(error, EndpointConnectionError):
         return f"Cannot reach the AWS endpoint ({error.kwargs.get('endpoint_url', 'unknown')}); is it running?"
     if isinstance(error, NoRegionError):

@@ -1,5 +1,6 @@
 """Command line: ``sign-in`` against a deployed stack, ``sandbox`` for the local demo, and what ``sam local invoke`` needs.
 
+- ``inbox`` prints every text a test-mode stack sends, as it arrives;
 - ``env-vars`` writes the ``--env-vars`` file of a deployed stack;
 - ``make-events`` writes the sample events that depend on the time or on the stack;
 - ``base-image`` loads the offline Lambda base image into Docker (where SAM cannot pull the official one).
@@ -19,14 +20,15 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from sms_otp_client.auth import Challenge, PasswordlessClient, SignInError, Tokens, explain
 from sms_otp_client.base_image import load_base_image, official_tag
+from sms_otp_client.credentials import CredentialsError, caller_identity, sts_client
 from sms_otp_client.docker_engine import DockerEngine, LocalContainerError, usable_engine
 from sms_otp_client.emulator import LOOPBACK, Emulator, EmulatorError
 from sms_otp_client.existing_pool import run_existing_pool_sandbox
-from sms_otp_client.inbox import InboxTimeoutError, TestModeInbox
+from sms_otp_client.inbox import InboxTimeoutError, TestModeInbox, format_message
 from sms_otp_client.local_invoke import (
     LOCAL_INVOKE_DIR,
     SAMPLE_PHONE_NUMBER,
@@ -35,9 +37,13 @@ from sms_otp_client.local_invoke import (
     write_env_vars,
     write_made_events,
 )
+from sms_otp_client.passwords import password_walk_through_announcement
 from sms_otp_client.phone import PhoneNumberError, normalise_phone_number
 from sms_otp_client.progress import Progress
 from sms_otp_client.sandbox import (
+    EMULATOR_LOG,
+    PASSWORD_STACK_NAME,
+    PASSWORD_STACK_OVERRIDES,
     PROJECT_ROOT,
     SANDBOX_DIR,
     SandboxDeployment,
@@ -51,7 +57,7 @@ from sms_otp_client.sandbox import (
     sandbox_environment,
 )
 from sms_otp_client.stack import StackNotFoundError, StackOutputs
-from sms_otp_client.web import WebExampleServer, page_config
+from sms_otp_client.web import PhonePanel, WebExampleServer, page_config
 
 DESCRIPTION = "Sign in with a code against a deployed stack, run the local sandbox, and prepare `sam local invoke`."
 DEFAULT_SANDBOX_PHONE = "+12025550143"
@@ -69,8 +75,8 @@ class Clients:
     sqs: Any
 
 
-def _ask_for_code(read_code: CodeReader, prompt: str) -> str:
-    """A code typed by the person; asks again for anything but digits, so a typo spends no attempt."""
+def _ask_for_code(read_code: CodeReader, prompt: str, length: int | None = None) -> str:
+    """A code typed by the person; asks again for anything but ``length`` digits, so a typo spends no attempt."""
     while True:
         try:
             typed = read_code(prompt).strip()
@@ -78,16 +84,32 @@ def _ask_for_code(read_code: CodeReader, prompt: str) -> str:
             raise SignInError(
                 "Standard input closed before a code was typed: run sign-in from a terminal, or with --inbox against a stack in test mode."
             ) from None
-        if typed.isascii() and typed.isdigit():
+        if not (typed.isascii() and typed.isdigit()):
+            prompt = "A code is digits only; type it again: "
+        elif length is not None and len(typed) != length:
+            prompt = f"A code has {length} digits; type it again: "
+        else:
             return typed
-        prompt = "A code is digits only; type it again: "
 
 
-def _where_the_code_went(challenge: Challenge, outputs: StackOutputs, inbox: TestModeInbox | None) -> str:
+def _where_the_code_went(challenge: Challenge, outputs: StackOutputs, inbox: TestModeInbox | None, inbox_command: str) -> str:
     if outputs.test_mode_topic_arn is None:
         return f"code sent by {challenge.delivery_medium} to {challenge.destination}"
-    reader = "the inbox receives it" if inbox is not None else "the topic's email subscribers receive it"
+    if inbox is not None:
+        reader = "the inbox receives it"
+    else:
+        reader = f"`{inbox_command}` shows it if it was running before the code was sent (or the topic's email subscribers)"
     return f"test mode, no SMS: the code for {challenge.destination} went to the test topic {outputs.test_mode_topic_arn}; {reader}"
+
+
+def inbox_command(stack_name: str, endpoint_url: str | None = None, region: str | None = None) -> str:
+    """The ``sms-otp inbox`` command line that follows the test topic of ``stack_name``."""
+    command = f".venv/bin/sms-otp inbox --stack {stack_name}"
+    if endpoint_url:
+        command += f" --endpoint-url {endpoint_url}"
+    if region:
+        command += f" --region {region}"
+    return command
 
 
 def sign_in(
@@ -100,12 +122,14 @@ def sign_in(
     wrong_first: bool,
     read_inbox: bool,
     read_code: CodeReader = input,
+    inbox_hint: str = ".venv/bin/sms-otp inbox",
 ) -> Tokens:
     """Sign up (optionally), start CUSTOM_AUTH, get the code, answer (wrongly first if asked).
 
     A typed code that Cognito refuses while attempts remain is asked for again;
     once the stack's ``MaxAttempts`` are spent, Cognito ends the session and the
-    :class:`SignInError` says so.
+    :class:`SignInError` says so. ``inbox_hint`` is the ``sms-otp inbox`` command
+    that shows a test-mode code to a person who types it.
     """
     client = PasswordlessClient(clients.cognito, outputs.user_pool_client_id)
     inbox: TestModeInbox | None = None
@@ -124,7 +148,7 @@ def sign_in(
                 details.append("confirmed by the Pre sign-up trigger" if confirmed else "not confirmed yet")
         with progress.step("Start CUSTOM_AUTH (InitiateAuth)") as details:
             challenge = client.start(phone_number)
-            details.append(_where_the_code_went(challenge, outputs, inbox))
+            details.append(_where_the_code_went(challenge, outputs, inbox, inbox_hint))
         with progress.step("Get the code" + (" from the inbox" if inbox else "")) as details:
             if inbox is not None:
                 message = inbox.wait_for_message(trigger_source="CreateAuthChallenge_Authentication")
@@ -132,7 +156,7 @@ def sign_in(
                 details.append(f"text: {message.text!r}")
             else:
                 where = "from the test topic" if outputs.test_mode_topic_arn else "sent"
-                code = _ask_for_code(read_code, f"Code {where} for {challenge.destination}: ")
+                code = _ask_for_code(read_code, f"Code {where} for {challenge.destination}: ", outputs.otp_length)
         if wrong_first:
             with progress.step("Answer a wrong code (RespondToAuthChallenge)") as details:
                 result = client.answer(phone_number, challenge, different_code(code))
@@ -147,7 +171,7 @@ def sign_in(
                 if inbox is not None:
                     raise SignInError("The code from the inbox was refused: the stack is misconfigured.")
                 refused += 1
-                code = _ask_for_code(read_code, "That code is not right; type it again: ")
+                code = _ask_for_code(read_code, "That code is not right; type it again: ", outputs.otp_length)
                 result = client.answer(phone_number, result, code)
             if refused:
                 details.append(f"{refused} wrong {'code' if refused == 1 else 'codes'} refused first")
@@ -163,6 +187,15 @@ def print_claims(tokens: Tokens) -> None:
     print("\nID token claims (decoded; the signature is not checked by this client):")
     for name, value in sorted(tokens.id_token_claims().items()):
         print(f"  {name:<24} {value}")
+
+
+def print_tokens(tokens: Tokens) -> None:
+    """Print the tokens themselves, as shell assignments a backend example can take (``examples/verify_token.py``)."""
+    print("\nTokens (each signs this account in until it expires: keep them to yourself):")
+    print(f"ID_TOKEN={tokens.id_token}")
+    print(f"ACCESS_TOKEN={tokens.access_token}")
+    if tokens.refresh_token:
+        print(f"REFRESH_TOKEN={tokens.refresh_token}")
 
 
 def _fail(message: str) -> NoReturn:
@@ -213,6 +246,7 @@ def command_sign_in(arguments: argparse.Namespace) -> int:
             sign_up=arguments.sign_up,
             wrong_first=arguments.wrong_first,
             read_inbox=read_inbox,
+            inbox_hint=inbox_command(arguments.stack, arguments.endpoint_url, arguments.region),
         )
     except (SignInError, StackNotFoundError, InboxTimeoutError) as error:
         _fail(str(error))
@@ -222,20 +256,82 @@ def command_sign_in(arguments: argparse.Namespace) -> int:
         print("\nSign-in interrupted.", file=sys.stderr)
         return 130
     print_claims(tokens)
+    if arguments.print_tokens:
+        print_tokens(tokens)
     return 0
 
 
+def command_check_credentials(arguments: argparse.Namespace) -> int:
+    """Check that AWS credentials reach an account (before `make deploy` asks anything); say whose they are."""
+    try:
+        identity = caller_identity(sts_client(boto3.session.Session(), arguments.region))
+    except CredentialsError as error:
+        _fail(str(error))
+    except BotoCoreError as error:
+        _fail(explain(error))
+    print(f"AWS credentials: {identity}")
+    return 0
+
+
+def command_inbox(arguments: argparse.Namespace) -> int:
+    """Print every text the stack's test topic receives (or those for --phone), as it arrives, until Ctrl-C or --count texts."""
+    recipient = _checked_phone_number(arguments.phone) if arguments.phone else None
+    inbox: TestModeInbox | None = None
+    try:
+        client = _client_factory(arguments)
+        outputs = StackOutputs.load(client("cloudformation"), arguments.stack)
+        if outputs.test_mode_topic_arn is None:
+            _fail("This stack is not in test mode: its texts go to phones, so there is no test topic to follow.")
+        inbox = TestModeInbox.create(sqs=client("sqs"), sns=client("sns"), topic_arn=outputs.test_mode_topic_arn, recipient=recipient)
+        whose = f"texts to {recipient}" if recipient else "texts to every number"
+        print(f"Following the test topic {outputs.test_mode_topic_arn} ({whose}); each text appears as it arrives. Ctrl-C stops.")
+        print("Texts sent before this started are not shown: ask for a code now.", flush=True)
+        for count, message in enumerate(inbox.follow(), start=1):
+            print(format_message(message), flush=True)
+            if count == arguments.count:
+                break
+    except StackNotFoundError as error:
+        _fail(str(error))
+    except (ClientError, BotoCoreError) as error:
+        _fail(explain(error))
+    except KeyboardInterrupt:
+        print()
+    finally:
+        if inbox is not None:
+            _delete_quietly(inbox)
+    return 0
+
+
+def _delete_quietly(inbox: TestModeInbox) -> None:
+    """Remove the inbox's queue and subscription; when the emulator is already gone, so are they."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        inbox.delete()
+    except EndpointConnectionError:
+        pass  # an emulator that stopped first took the queue with it
+    except (ClientError, BotoCoreError) as error:
+        print(f"The inbox's queue could not be deleted ({explain(error)}): delete {inbox.queue_url} yourself.", file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def command_sandbox(arguments: argparse.Namespace) -> int:
-    """Start the emulator, build and deploy the template into it, sign in with a code, stop."""
+    """Start the emulator, build and deploy the template into it, sign in with a code, stop.
+
+    With --passwords it deploys the stack of *Keeping passwords* instead and prints
+    that walk-through's commands, pointed at the emulator.
+    """
     phone_number = _checked_phone_number(arguments.phone)
     if arguments.existing_pool:
         return run_existing_pool_sandbox(phone_number)
     started = time.perf_counter()
     architecture = machine_architecture()
     engine = _local_invoke_engine() if arguments.local_invoke else None
-    progress = Progress(3 + SIGN_IN_STEPS + (engine is not None))
+    sign_in_steps = 0 if arguments.passwords else SIGN_IN_STEPS
+    progress = Progress(3 + sign_in_steps + (engine is not None))
     # For `sam local`, the emulator listens where the functions' containers reach this machine.
-    emulator = Emulator(emulator_python(), host=engine.gateway if engine else LOOPBACK)
+    SANDBOX_DIR.mkdir(exist_ok=True)
+    emulator = Emulator(emulator_python(), host=engine.gateway if engine else LOOPBACK, log_path=EMULATOR_LOG)
     web_example = WebExampleServer()
     print(f"Local sandbox: the real template.yaml, deployed into ministack on {emulator.host} ({architecture}); test mode, no SMS.")
     try:
@@ -243,39 +339,33 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
             web_example.check_built()
         with progress.step("Start the emulator") as details:
             emulator.start()
-            details.append(f"listening on {emulator.endpoint_url}")
+            details.append(f"listening on {emulator.endpoint_url}; log: {EMULATOR_LOG.relative_to(PROJECT_ROOT)}")
         environment = sandbox_environment(emulator.endpoint_url, emulator.region)
         # The build folder is shared with other sandboxes and the e2e tier: one build and deploy at a time.
         with build_folder_lock(on_wait=lambda message: print(message, flush=True)):
             with progress.step(f"sam build (FunctionArchitecture={architecture})") as details:
                 build(environment, architecture)
                 details.append(f"log: {SANDBOX_DIR / 'sam-build.log'}")
-            with progress.step("sam deploy --config-env sandbox (into the emulator)") as details:
-                deployment = deploy(emulator, architecture)
+            overrides = PASSWORD_STACK_OVERRIDES if arguments.passwords else {}
+            title = " ".join(["sam deploy --config-env sandbox (into the emulator)", *(f"{k}={v}" for k, v in overrides.items())])
+            with progress.step(title) as details:
+                deployment = deploy(emulator, architecture, stack_name=PASSWORD_STACK_NAME if overrides else None, overrides=overrides)
                 details.append(f"stack {deployment.stack_name}: user pool {deployment.outputs.user_pool_id}")
                 details.append(f"app client {deployment.outputs.user_pool_client_id}, test topic {deployment.outputs.test_mode_topic_arn}")
-        tokens = sign_in(
-            Clients(deployment.client("cognito-idp"), deployment.client("sns"), deployment.client("sqs")),
-            deployment.outputs,
-            phone_number,
-            progress,
-            sign_up=True,
-            wrong_first=True,
-            read_inbox=True,
-        )
-        print_claims(tokens)
-        local_invoke = _prepare_local_invoke(engine, deployment, architecture, phone_number, progress) if engine else ""
-        if arguments.web:
-            web_example.start(page_config(deployment.outputs, emulator.endpoint_url))
-        if arguments.keep or arguments.web or engine is not None:
-            wait_for_ctrl_c(
-                local_invoke
-                + (f"\nThe web example, against the emulator: {web_example.url}" if arguments.web else "")
-                + f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it. Try:\n"
-                f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\\n"
-                f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up"
-            )
+        if arguments.passwords:
+            wait_for_ctrl_c(password_walk_through_announcement(deployment))
             print("\nStopping the emulator ...")
+        else:
+            _sign_in_and_keep(
+                arguments,
+                deployment,
+                emulator=emulator,
+                web_example=web_example,
+                engine=engine,
+                architecture=architecture,
+                phone_number=phone_number,
+                progress=progress,
+            )
     except (EmulatorError, SandboxError, SignInError, StackNotFoundError, InboxTimeoutError, LocalContainerError) as error:
         _fail(str(error))
     except (ClientError, BotoCoreError) as error:
@@ -285,13 +375,57 @@ def command_sandbox(arguments: argparse.Namespace) -> int:
     else:
         interrupted = False
     finally:
-        _stop_despite_ctrl_c(emulator)
+        # The web example first: its phone panel's queue lives in the emulator.
         web_example.stop()
+        _stop_despite_ctrl_c(emulator)
     if interrupted:
         print("\nInterrupted; the emulator is stopped.", file=sys.stderr)
         return 130
     print(f"\nSandbox finished in {time.perf_counter() - started:.1f} s; the emulator is stopped.")
     return 0
+
+
+def _sign_in_and_keep(
+    arguments: argparse.Namespace,
+    deployment: SandboxDeployment,
+    *,
+    emulator: Emulator,
+    web_example: WebExampleServer,
+    engine: DockerEngine | None,
+    architecture: str,
+    phone_number: str,
+    progress: Progress,
+) -> None:
+    """The sandbox's sign-in; then, when asked to keep running, serve what was asked for until Ctrl-C."""
+    tokens = sign_in(
+        Clients(deployment.client("cognito-idp"), deployment.client("sns"), deployment.client("sqs")),
+        deployment.outputs,
+        phone_number,
+        progress,
+        sign_up=True,
+        wrong_first=True,
+        read_inbox=True,
+    )
+    print_claims(tokens)
+    local_invoke = _prepare_local_invoke(engine, deployment, architecture, phone_number, progress) if engine else ""
+    web = ""
+    if arguments.web:
+        web_example.start(page_config(deployment.outputs, emulator.endpoint_url), phone=PhonePanel.follow(deployment))
+        web = (
+            f"\nThe web example, against the emulator: {web_example.url}\n"
+            "Its phone panel shows each text the stack sends (test mode): sign in from the browser alone."
+        )
+    if not (arguments.keep or arguments.web or engine is not None):
+        return
+    wait_for_ctrl_c(
+        local_invoke + web + f"\nThe emulator keeps running at {emulator.endpoint_url}; press Ctrl-C to stop it.\n"
+        "Read the texts the stack sends as they arrive, in another terminal (start it before asking for a code):\n"
+        f"  {inbox_command(deployment.stack_name, emulator.endpoint_url)}\n"
+        "Sign in, typing the code the inbox shows (without --prompt the client reads the code itself):\n"
+        f"  .venv/bin/sms-otp sign-in --stack {deployment.stack_name} \\\n"
+        f"      --endpoint-url {emulator.endpoint_url} --phone +12025550188 --sign-up --prompt"
+    )
+    print("\nStopping the emulator ...")
 
 
 def _local_invoke_engine() -> DockerEngine:
@@ -425,13 +559,34 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="read the code from the test topic, and print the message (default in test mode)",
     )
-    inbox.add_argument("--prompt", dest="inbox", action="store_false", help="type the code (default outside test mode)")
+    inbox.add_argument(
+        "--prompt",
+        dest="inbox",
+        action="store_false",
+        help="type the code (default outside test mode; in test mode, `sms-otp inbox` shows it)",
+    )
+    sign_in_parser.add_argument(
+        "--print-tokens", action="store_true", help="also print the tokens (for examples/verify_token.py; they sign the account in)"
+    )
     sign_in_parser.set_defaults(run=command_sign_in)
+
+    inbox_parser = commands.add_parser("inbox", help="print each text a test-mode stack sends, as it arrives (a phone for test mode)")
+    inbox_parser.add_argument("--stack", required=True, help="CloudFormation stack name")
+    inbox_parser.add_argument("--phone", help="only the texts to this number (default: every number)")
+    inbox_parser.add_argument("--count", type=int, help="stop after this many texts (default: at Ctrl-C)")
+    inbox_parser.add_argument("--region", help="AWS region (default: your AWS configuration's)")
+    inbox_parser.add_argument("--endpoint-url", type=endpoint_url, help="an emulator's URL, such as the sandbox's http://127.0.0.1:PORT")
+    inbox_parser.set_defaults(run=command_inbox)
 
     sandbox_parser = commands.add_parser("sandbox", help="deploy into the local emulator and sign in (no AWS account needed)")
     sandbox_parser.add_argument("--phone", default=DEFAULT_SANDBOX_PHONE, help=f"phone number to sign up (default {DEFAULT_SANDBOX_PHONE})")
     sandbox_parser.add_argument("--keep", action="store_true", help="keep the emulator running until Ctrl-C")
     sandbox_parser.add_argument("--web", action="store_true", help="also serve the web example (web/) against the emulator; implies --keep")
+    sandbox_parser.add_argument(
+        "--passwords",
+        action="store_true",
+        help="deploy the PasswordSignIn=true MfaConfiguration=ON stack instead, and print the password walk-through; implies --keep",
+    )
     sandbox_parser.add_argument(
         "--existing-pool",
         action="store_true",
@@ -459,6 +614,12 @@ def parser() -> argparse.ArgumentParser:
     )
     make_events_parser.add_argument("--out", default=str(LOCAL_INVOKE_DIR / "events"), help="folder to write (default local-invoke/events)")
     make_events_parser.set_defaults(run=command_make_events)
+
+    credentials_parser = commands.add_parser(
+        "check-credentials", help="check that AWS credentials reach an account (make deploy runs it before sam deploy)"
+    )
+    credentials_parser.add_argument("--region", help="AWS region (default: your AWS configuration's, else us-east-1)")
+    credentials_parser.set_defaults(run=command_check_credentials)
 
     base_image_parser = commands.add_parser("base-image", help="load the offline Lambda base image into Docker (no internet needed)")
     base_image_parser.set_defaults(run=command_base_image)

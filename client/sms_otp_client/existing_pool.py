@@ -28,6 +28,7 @@ from sms_otp_client.emulator import Emulator, EmulatorError
 from sms_otp_client.inbox import InboxTimeoutError, TestModeInbox
 from sms_otp_client.progress import Progress
 from sms_otp_client.sandbox import (
+    EMULATOR_LOG,
     SANDBOX_DIR,
     ClientFactory,
     SandboxDeployment,
@@ -198,12 +199,13 @@ def run_existing_pool_sandbox(phone_number: str, *, stream: Any = sys.stdout) ->
     started = time.perf_counter()
     architecture = machine_architecture()
     progress = Progress(8, stream=stream)
-    emulator = Emulator(emulator_python())
+    SANDBOX_DIR.mkdir(exist_ok=True)
+    emulator = Emulator(emulator_python(), log_path=EMULATOR_LOG)
     print(f"Local sandbox onto an existing user pool ({architecture}): Passwordless mode, test mode, no SMS.", file=stream)
     try:
         with progress.step("Start the emulator") as details:
             emulator.start()
-            details.append(f"listening on {emulator.endpoint_url}")
+            details.append(f"listening on {emulator.endpoint_url}; log: {EMULATOR_LOG}")
         environment = sandbox_environment(emulator.endpoint_url, emulator.region)
         # The build folder is shared with other sandboxes and the e2e tier: one build and deploy at a time.
         with build_folder_lock(on_wait=lambda message: print(message, file=stream, flush=True)):

@@ -28,6 +28,13 @@ from sms_otp_client.stack import StackOutputs
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_CONFIG_ENV = "sandbox"
 SANDBOX_DIR = PROJECT_ROOT / ".sandbox"
+# The sandbox's emulator writes its log here (it holds the texts of test mode, codes included).
+EMULATOR_LOG = SANDBOX_DIR / "emulator.log"
+# A second stack of the same build (its parameters change no code): password sign-in allowed, MFA required.
+PASSWORD_STACK_NAME = "sms-otp-sandbox-password"  # noqa: S105 - a stack's name
+PASSWORD_STACK_OVERRIDES = {"PasswordSignIn": "true", "MfaConfiguration": "ON"}
+# The emulator sends no sign-up confirmation code and takes any (it checks one only when started with AUTH=true).
+EMULATOR_SIGN_UP_CODE = "123456"
 BUILD_LOCK = PROJECT_ROOT / ".aws-sam" / "sandbox-build.lock"
 # Throw-away credentials: the emulator does not check them.
 SANDBOX_ACCESS_KEY = "sandbox"

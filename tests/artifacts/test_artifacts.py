@@ -1,7 +1,7 @@
 """What ``sam build`` produces, for each FunctionArchitecture: every module with the bytecode Lambda's
 Python 3.13 will use, native extensions for that architecture, and nothing no trigger loads.
 
-Each architecture is built once per session, with the commands the README documents.
+Each architecture is built once per session, with the commands docs/deploying.md documents.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Build:
 
 
 def sam_build(architecture: str) -> Build:
-    """The template's default architecture: plain ``sam build``, as the README documents it (cached,
+    """The template's default architecture: plain ``sam build``, as docs/deploying.md documents it (cached,
     so it costs little after ``make build``); the other: ``--parameter-overrides``, where the sandbox
     builds for it (cached too, so one of the two builds serves the other)."""
     command = [str(SAM), "build"]

@@ -1,4 +1,4 @@
-"""The README's AWS CLI commands, run as written against the sandbox (the `aws` of .venv-awscli)."""
+"""The AWS CLI commands of the docs (your-app.md, passwords-and-mfa.md), run as written against the sandbox (the `aws` of .venv-awscli)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from sms_otp_client.auth import decode_jwt_claims, random_password
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment
+from tests.testkit import docs
 
 from .conftest import EMULATOR_SIGN_UP_CODE
 
@@ -69,11 +70,11 @@ def test_the_readme_cli_commands_sign_in(sandbox: SandboxDeployment, sandbox_env
 
 
 def readme_srp_snippet() -> str:
-    """The Python the README runs for the SRP step (the AWS CLI cannot compute SRP), exactly as written there."""
-    readme = (PROJECT_ROOT / "README.md").read_text()
+    """The Python passwords-and-mfa.md runs for the SRP step (the AWS CLI cannot compute SRP), exactly as written there."""
+    walkthrough = docs.page("passwords-and-mfa.md")
     opening, closing = ".venv/bin/python - <<'EOF'\n", "\nEOF\n"
-    assert readme.count(opening) == 1
-    return readme.split(opening, 1)[1].split(closing, 1)[0]
+    assert walkthrough.count(opening) == 1
+    return walkthrough.split(opening, 1)[1].split(closing, 1)[0]
 
 
 def test_the_readme_password_walkthrough(password_sandbox: SandboxDeployment, sandbox_env: dict[str, str], phone_number: str):
@@ -88,7 +89,7 @@ def test_the_readme_password_walkthrough(password_sandbox: SandboxDeployment, sa
     }
 
     def srp_sign_in() -> dict:
-        result = subprocess.run(  # noqa: S603 - the project's interpreter and the README's own code
+        result = subprocess.run(  # noqa: S603 - the project's interpreter and the docs' own code
             [str(PROJECT_ROOT / ".venv" / "bin" / "python"), "-"],
             input=readme_srp_snippet(),
             env=environment,

@@ -1,7 +1,10 @@
-"""The command-line client as a person runs it: typed codes against the sandbox stack, and ``sandbox --keep`` ended by Ctrl-C."""
+"""The command-line client as a person runs it: typed codes against the sandbox stack, the local inbox, ``sandbox --keep``
+ended by Ctrl-C, and ``sandbox --passwords`` with the walk-through it prints, run as printed."""
 
 from __future__ import annotations
 
+import json
+import os
 import queue
 import shlex
 import signal
@@ -12,10 +15,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
+import pyotp
 import pytest
 
-from sms_otp_client.inbox import TestModeInbox
-from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment, build_folder_lock, sandbox_config
+from sms_otp_client.auth import PasswordlessClient, Tokens, decode_jwt_claims
+from sms_otp_client.inbox import CODE_PATTERN, TestModeInbox
+from sms_otp_client.passwords import BEGIN_MARK, END_MARK
+from sms_otp_client.sandbox import EMULATOR_SIGN_UP_CODE, PROJECT_ROOT, SandboxDeployment, build_folder_lock, sandbox_config
 
 pytestmark = pytest.mark.e2e
 
@@ -143,10 +149,95 @@ def test_sandbox_keep_waits_its_turn_to_build_and_stops_on_ctrl_c_with_exit_stat
     process.send_signal(signal.SIGINT)
     output = lines.rest()
 
-    # THEN the sandbox exits with status 0 and says the emulator stopped, which it has
+    # THEN the sandbox exits with status 0 and says the emulator stopped, which it has; it had named the local inbox,
+    # and kept the emulator's log in .sandbox/
     assert process.wait(timeout=60) == 0
     assert output.rstrip().endswith("the emulator is stopped.")
     assert "Traceback" not in output
     assert "test mode, no SMS" in output
+    assert f".venv/bin/sms-otp inbox --stack sms-otp-sandbox --endpoint-url {endpoint}" in output
+    assert (PROJECT_ROOT / ".sandbox" / "emulator.log").stat().st_size > 0
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(f"{endpoint}/_ministack/health", timeout=5)  # noqa: S310 - loopback
+
+
+def test_the_inbox_prints_a_text_as_it_arrives_with_its_recipient_and_trigger_source(
+    sandbox: SandboxDeployment, client: PasswordlessClient, signed_up: str, run_in_background: list[subprocess.Popen[str]]
+):
+    # GIVEN the local inbox following the sandbox's test topic for one number, written with spaces
+    command = [sys.executable, "-m", "sms_otp_client", "inbox", "--stack", sandbox.stack_name, "--endpoint-url", sandbox.endpoint_url]
+    spaced = f"{signed_up[:2]} {signed_up[2:5]} {signed_up[5:8]} {signed_up[8:]}"
+    process = subprocess.Popen([*command, "--phone", spaced, "--count", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # noqa: S603
+    run_in_background.append(process)
+    lines = _Lines(process)
+    lines.wait_for("ask for a code now")
+
+    # WHEN that number starts signing in
+    challenge = client.start(signed_up)
+
+    # THEN the inbox prints the text with the time, the recipient and the trigger source, then exits 0 (--count 1);
+    # and the code it printed signs in
+    heading = lines.wait_for(f"to {signed_up}  {CREATE_SOURCE}")
+    text = lines.wait_for("Your sign-in code is")
+    assert heading[:8].count(":") == 2
+    assert process.wait(timeout=60) == 0
+    match = CODE_PATTERN.search(text)
+    assert match is not None
+    assert isinstance(client.answer(signed_up, challenge, match.group(1)), Tokens)
+    assert "Traceback" not in lines.rest()
+
+
+@pytest.mark.usefixtures("sandbox")  # built once already: the sandbox below finds the build cache warm
+def test_sandbox_passwords_prints_the_walk_through_and_its_commands_run_as_printed(run_in_background: list[subprocess.Popen[str]]):
+    # GIVEN `sandbox --passwords` (its own emulator)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sms_otp_client", "sandbox", "--passwords"],
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    run_in_background.append(process)
+    lines = _Lines(process)
+    lines.wait_for(BEGIN_MARK)
+    lines.wait_for(END_MARK)
+    printed = "".join(lines.seen)
+    walk_through = printed[printed.index(BEGIN_MARK) : printed.index(END_MARK) + len(END_MARK)]
+    assert "PasswordSignIn=true MfaConfiguration=ON" in printed
+
+    # WHEN its commands run in bash as printed, from the project's folder on a machine with no AWS configuration,
+    # typing a password, the emulator's sign-up code, and the authenticator app's codes once it shows the key
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    environment.update({"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+    bash = subprocess.Popen(  # noqa: S603 - the sandbox's own commands
+        ["/bin/bash", "-e", "-c", walk_through],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    run_in_background.append(bash)
+    assert bash.stdin is not None
+    bash.stdin.write(f"Correct-Horse-9-battery\n{EMULATOR_SIGN_UP_CODE}\n")
+    bash.stdin.flush()
+    steps = _Lines(bash)
+    key = steps.wait_for("Enter this key in your authenticator app: ").rsplit(" ", 1)[1].strip()
+    app = pyotp.TOTP(key)
+    bash.stdin.write(f"{app.now()}\n{app.now()}\n")
+    bash.stdin.close()
+    output = steps.rest()
+
+    # THEN every step succeeded: confirmed sign-up, tokens by password, the app enrolled, and tokens after its code
+    assert bash.wait(timeout=120) == 0, output
+    assert '"Status": "SUCCESS"' in output
+    # The last command's answer is the last JSON document (the others were captured, or printed before it).
+    last_answer = json.loads(output[output.rindex("\n{\n") + 1 :])
+    assert decode_jwt_claims(last_answer["AuthenticationResult"]["IdToken"])["token_use"] == "id"
+
+    # WHEN the person presses Ctrl-C / THEN the sandbox stops with status 0
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    assert lines.rest().rstrip().endswith("the emulator is stopped.")

@@ -3,7 +3,7 @@
 Each pool is created out of band with distinctive settings (MFA optional with SMS and
 authenticator apps, a Pre Token Generation trigger of its own, custom messages, a
 password policy, tags, an app client of its own); the stacks are deployed onto them
-with ``sam deploy`` and the README's parameters. The emulator keeps what
+with ``sam deploy`` and the parameters of existing-pools.md. The emulator keeps what
 UpdateUserPool is not sent, where AWS resets it, so only the unit tier (a pool that
 resets) can catch a setting left out of the request; here the whole path runs: the
 custom resource in CloudFormation, the triggers in Cognito, the delete.

@@ -104,7 +104,7 @@ def test_the_sender_gives_up_after_two_retries_and_leaves_the_invocation_record_
 
 
 def test_an_administrator_creates_a_user_who_then_signs_in_by_code(sandbox: SandboxDeployment, phone_number: str, inbox: TestModeInbox):
-    # GIVEN a user created the way the README says for SelfSignUp=false: no invitation, a password nobody keeps
+    # GIVEN a user created the way your-app.md says for SelfSignUp=false: no invitation, a password nobody keeps
     cognito = sandbox.client("cognito-idp")
     pool_id = sandbox.outputs.user_pool_id
     cognito.admin_create_user(
@@ -160,7 +160,7 @@ def test_deleting_a_prod_stack_keeps_its_pool_app_client_key_and_table(emulator:
         assert not _exists(prod.client("lambda").get_function, FunctionName=prod.outputs.custom_sms_sender_function_name)
         assert not _exists(prod.client("sqs").get_queue_attributes, QueueUrl=queue_url, AttributeNames=["QueueArn"])
     finally:
-        # The README's steps to remove what was kept.
+        # The steps of operations.md to remove what was kept.
         cognito.update_user_pool(UserPoolId=pool_id, DeletionProtection="INACTIVE")
         cognito.delete_user_pool(UserPoolId=pool_id)
         prod.client("dynamodb").delete_table(TableName=table)

@@ -1,4 +1,4 @@
-"""The README's token verification example, against tokens the emulator's Cognito issued and its JWKS.
+"""The token verification example of your-app.md, against tokens the emulator's Cognito issued and its JWKS.
 
 The emulator serves each pool's public keys at ``<endpoint>/<pool id>/.well-known/jwks.json``
 (AWS: ``<issuer>/.well-known/jwks.json``) and signs ID and access tokens with two keys

@@ -1,4 +1,4 @@
-"""The README's local-invoke commands: run as written (the offline ones), or checked against what the client writes."""
+"""The local-invoke commands of docs/local-development.md: run as written (the offline ones), or checked against what the client writes."""
 
 from __future__ import annotations
 
@@ -15,21 +15,21 @@ from sms_otp_client.docker_engine import DockerEngine
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.local_invoke import EVENTS_DIR
 from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment
+from tests.testkit.docs import page
 
 from .conftest import sam_environment
 
 pytestmark = pytest.mark.local_invoke
 
-README = (PROJECT_ROOT / "README.md").read_text()
-SECTION = README[README.index("## Sample events and `sam local invoke`") : README.index("## Abuse and brute-force protection")]
+SECTION = page("local-development.md").split("\n## Sample events and `sam local invoke`\n", 1)[1].split("\n## ", 1)[0]
 OFFLINE_PREFIX = ".venv-sam/bin/sam local invoke --config-file local-invoke/samconfig.toml "
 OFFLINE_COMMANDS = [line for line in SECTION.splitlines() if line.startswith(OFFLINE_PREFIX)]
 ONLINE_COMMANDS = [line for line in SECTION.splitlines() if line.startswith("sam local invoke ")]
 CLIENT = PROJECT_ROOT / ".venv" / "bin" / "sms-otp"
 
 
-def test_the_readme_shows_both_paths() -> None:
-    # GIVEN the README's local-invoke section / THEN it has commands for both paths
+def test_the_docs_show_both_paths() -> None:
+    # GIVEN the docs' local-invoke section / THEN it has commands for both paths
     assert len(OFFLINE_COMMANDS) >= 2
     assert len(ONLINE_COMMANDS) >= 6
 
@@ -48,10 +48,10 @@ def test_the_online_commands_use_files_that_exist_or_are_made(local_invoke_dir: 
             assert path.name in made, path
 
 
-def run_readme_command(command: str, local_invoke_dir: Path, engine: DockerEngine, stack: SandboxDeployment) -> dict[str, object]:
-    """Run a README command with local-invoke/ standing for the tier's folder; return the function's answer."""
+def run_documented_command(command: str, local_invoke_dir: Path, engine: DockerEngine, stack: SandboxDeployment) -> dict[str, object]:
+    """Run a documented command with local-invoke/ standing for the tier's folder; return the function's answer."""
     arguments = [argument.replace("local-invoke/", f"{local_invoke_dir}/") for argument in shlex.split(command)]
-    result = subprocess.run(  # noqa: S603 - the README's own command
+    result = subprocess.run(  # noqa: S603 - the docs' own command
         arguments, cwd=PROJECT_ROOT, env=sam_environment(engine, stack), capture_output=True, text=True, check=False, timeout=600
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -67,8 +67,8 @@ def test_the_offline_commands_work_as_written(
     assert "VerifyAuthChallengeFunction -e local-invoke/events/verify_auth_challenge.json" in verify
     inbox.drain()
 
-    # WHEN the README's Create command runs `sam local invoke` with the sandbox's SAM config file
-    created = run_readme_command(create, local_invoke_dir, engine, stack)
+    # WHEN the docs' Create command runs `sam local invoke` with the sandbox's SAM config file
+    created = run_documented_command(create, local_invoke_dir, engine, stack)
 
     # THEN the function reached the emulator from its container: the code it sent is the one it hashed
     (message,) = inbox.drain()
@@ -76,8 +76,8 @@ def test_the_offline_commands_work_as_written(
     assert issued is not None
     assert issued.matches(message.code)
 
-    # WHEN the README's Verify command runs on the event made for the sandbox
-    verified = run_readme_command(verify, local_invoke_dir, engine, stack)
+    # WHEN the docs' Verify command runs on the event made for the sandbox
+    verified = run_documented_command(verify, local_invoke_dir, engine, stack)
 
     # THEN the right code is accepted
     assert verified["response"] == {"answerCorrect": True}

@@ -21,7 +21,8 @@ from sms_otp.core.phone_numbers import INVALID_PHONE_NUMBER_MESSAGE, PREMIUM_NUM
 from sms_otp.sign_in.codes import IssuedCode
 from sms_otp_client.inbox import InboxMessage, TestModeInbox
 from sms_otp_client.local_invoke import EVENTS_DIR
-from sms_otp_client.sandbox import PROJECT_ROOT, SandboxDeployment
+from sms_otp_client.sandbox import SandboxDeployment
+from tests.testkit.docs import page
 
 from .conftest import Invocation, LocalLambda
 
@@ -159,11 +160,11 @@ def test_sample_event_invokes_in_a_container(run: Callable[[Path], tuple[Invocat
     STATIC_EXPECTATIONS[name](invocation, messages)
 
 
-def test_the_readme_documents_the_pre_sign_up_refusals() -> None:
-    # GIVEN the README / THEN it quotes the refusals the invalid and premium samples get
-    readme = " ".join((PROJECT_ROOT / "README.md").read_text().split())
-    assert INVALID_PHONE_NUMBER_MESSAGE in readme
-    assert PREMIUM_NUMBER_MESSAGE in readme
+def test_the_docs_document_the_pre_sign_up_refusals() -> None:
+    # GIVEN the local-development page / THEN it quotes the refusals the invalid and premium samples get
+    local_development = " ".join(page("local-development.md").split())
+    assert INVALID_PHONE_NUMBER_MESSAGE in local_development
+    assert PREMIUM_NUMBER_MESSAGE in local_development
 
 
 # --------------------------------------------- the events made for the stack ---

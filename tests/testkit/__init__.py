@@ -6,6 +6,7 @@
 - ``tests.testkit.template``: template.yaml as data, and the limits table built from it.
 - ``tests.testkit.stalled_endpoint``: ``StalledEndpoint``, a loopback HTTP endpoint that never answers.
 - ``tests.testkit.metrics``: ``metric_dimensions``, the metrics a function wrote, with their dimensions.
+- ``tests.testkit.docs``: README.md and the pages of docs/, which the tests hold to the code.
 
 They are imported from the repository's root (``python -m pytest``, ``python -m bench``); the pytest
 fixtures that wrap them live in the ``conftest.py`` files.
