@@ -112,6 +112,22 @@ def test_a_number_changed_during_the_sign_in_is_not_marked_verified(
     assert '"PhoneVerificationsRefused":[1.0]' in logs.stdout
 
 
+def test_the_user_is_known_by_sub_whatever_name_they_signed_in_with(
+    handlers: tuple[ModuleType, ModuleType], pool: Pool, load_event: EventLoader
+) -> None:
+    # GIVEN Create's event naming the user by the phone number they typed, Post Authentication's by the pool's user name
+    create, post_authentication = handlers
+    create_event = trigger_event(load_event, "create_auth_challenge", pool)
+    create_event["userName"] = OLD_NUMBER
+    create.lambda_handler(create_event, FakeLambdaContext())
+
+    # WHEN Post Authentication runs
+    post_authentication.lambda_handler(trigger_event(load_event, "post_authentication", pool), FakeLambdaContext())
+
+    # THEN the record is found under the user's sub, and the number is verified
+    assert pool.attributes()["phone_number_verified"] == "true"
+
+
 def test_a_record_past_the_codes_lifetime_proves_nothing(
     handlers: tuple[ModuleType, ModuleType], pool: Pool, load_event: EventLoader
 ) -> None:
@@ -139,4 +155,5 @@ def test_the_table_holds_no_number_and_no_user_name_in_clear(
     [record] = [item for item in items if item["pk"]["S"].startswith(DESTINATION_KEY_PREFIX)]
     assert OLD_NUMBER.lstrip("+") not in str(record)
     assert USERNAME not in str(record)
+    assert pool.attributes()["sub"] not in str(record)
     assert int(record["expires_at"]["N"]) - create.CODE_DESTINATIONS.clock() <= create.SETTINGS.otp_ttl_seconds + 60

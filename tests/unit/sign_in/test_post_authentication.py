@@ -15,6 +15,7 @@ from sms_otp.core.errors import MalformedEventError
 from sms_otp.core.phone_numbers import number_prefix
 from sms_otp.limits.errors import LockedOutError
 from sms_otp.limits.store import DynamoDbLimitStore
+from sms_otp.sign_in.code_destinations import user_of
 from sms_otp.sign_in.phone_verification import ClientFlows, mark_phone_verified, post_authentication
 from tests.testkit.events import Event, EventLoader
 
@@ -83,7 +84,7 @@ def test_a_sign_in_through_a_code_only_client_marks_the_phone_verified(
 ) -> None:
     # GIVEN a user whose phone is unverified signs in through the code-only client, with a code sent to that phone
     event = post_auth_event(load_event, user_pool, user_pool.code_only_client_id)
-    post_auth_handler.CODE_DESTINATIONS.record(user_pool.pool_id, user_pool.username, event["request"]["userAttributes"]["phone_number"])
+    post_auth_handler.CODE_DESTINATIONS.record(user_pool.pool_id, user_of(event), event["request"]["userAttributes"]["phone_number"])
     expected = {**event}
 
     # WHEN Post Authentication runs
@@ -358,7 +359,7 @@ def test_the_lockout_reset_failing_does_not_fail_the_sign_in(
     post_auth_handler: ModuleType, user_pool: UserPool, load_event: EventLoader, lambda_context: object, logs: Any
 ) -> None:
     # GIVEN the limits table gone (every call to it fails), after a code was sent to the user's phone
-    post_auth_handler.CODE_DESTINATIONS.record(user_pool.pool_id, user_pool.username, "+14155550123")
+    post_auth_handler.CODE_DESTINATIONS.record(user_pool.pool_id, user_of(load_event("post_authentication")), "+14155550123")
     boto3.client("dynamodb", region_name="us-east-1").delete_table(TableName=post_auth_handler.LIMITS.table_name)
     event = post_auth_event(load_event, user_pool, user_pool.code_only_client_id)
 

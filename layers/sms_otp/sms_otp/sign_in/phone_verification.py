@@ -32,6 +32,7 @@ from sms_otp.core.events import client_id_of, optional_phone_number_of, phone_nu
 from sms_otp.core.observability import count, logger
 from sms_otp.core.phone_numbers import number_prefix
 from sms_otp.core.time_budget import COGNITO_CONFIG
+from sms_otp.sign_in.code_destinations import user_of
 
 if TYPE_CHECKING:
     from sms_otp.core.events import CognitoEvent
@@ -76,7 +77,7 @@ def mark_phone_verified(event: CognitoEvent, *, cognito_client: Any, client_flow
         if not client_flows.code_only(user_pool_id, client_id):
             logger.info("Phone left unverified: this app client also allows sign-in without a code")
             return False
-        if not code_destinations.received_code(user_pool_id, username, phone_number):
+        if not code_destinations.received_code(user_pool_id, user_of(event), phone_number):
             logger.warning("Phone left unverified: the sign-in code did not go to the user's number now")
             count("PhoneVerificationsRefused")
             return False
