@@ -4,6 +4,7 @@
 #   .venv-sam       aws-sam-cli (pins boto3)
 #   .venv-emulator  ministack (pins botocore); Lambda handlers run on its interpreter
 #   .venv-awscli    the AWS CLI (pins botocore), for the e2e tier's documented commands
+#   .venv-checkov   checkov (pins boto3 and many more), the security scan of the template
 # The web example (web/) is built with npm from its package-lock.json; its e2e test
 # drives Debian's Chromium (/usr/bin/chromium).
 
@@ -21,7 +22,7 @@ VENV := .venv
 SAM := .venv-sam/bin/sam
 PY := $(VENV)/bin/python
 
-.PHONY: help system-packages dev venvs lint validate build deploy web docs docs-build unit unit-fast e2e local-invoke test sandbox bench clean smoke-aws
+.PHONY: help system-packages dev venvs lint validate scan build deploy web docs docs-build unit unit-fast e2e local-invoke test sandbox bench clean smoke-aws
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z][a-z0-9-]*:.*## / {printf "make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,10 +31,10 @@ sandbox: ## main job: deploy into the local emulator and sign in with a code (SA
 	$(MAKE) -j3 $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed $(if $(findstring --web,$(SANDBOX_ARGS)),web/dist/main.js)
 	$(PY) -m sms_otp_client sandbox $(SANDBOX_ARGS)
 
-test: ## every check and test, as CI runs them: lint, types, sam validate --lint, sam build, the web example, the docs site, every test tier
+test: ## every check and test, as CI runs them: lint, types, sam validate --lint, the checkov scan, sam build, the web example, the docs site, every test tier
 	$(MAKE) system-packages
 	$(MAKE) -j4 venvs
-	$(MAKE) lint validate build web docs-build
+	$(MAKE) lint validate scan build web docs-build
 # No __pycache__ in the source folders, which sam build's cache hashes: the build tier's `sam build` then reuses `make build`'s.
 	PYTHONDONTWRITEBYTECODE=1 $(PY) -m pytest
 
@@ -53,7 +54,7 @@ system-packages: ## install the Debian packages the test tiers need, when missin
 dev: venvs ## set up a development checkout: every virtual environment and the pre-commit hooks
 	$(VENV)/bin/pre-commit install
 
-venvs: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed .venv-awscli/.installed ## create the four virtual environments
+venvs: $(VENV)/.installed .venv-sam/.installed .venv-emulator/.installed .venv-awscli/.installed .venv-checkov/.installed ## create the five virtual environments
 
 lint: $(VENV)/.installed ## ruff, ruff format and mypy
 	$(VENV)/bin/ruff check .
@@ -62,6 +63,15 @@ lint: $(VENV)/.installed ## ruff, ruff format and mypy
 
 validate: .venv-sam/.installed ## sam validate --lint (cfn-lint)
 	$(SAM) validate --lint
+
+# checkov does not expand Fn::ForEach (it would skip the resources of the template's loops): it scans
+# the template as cfn-lint expands it. Each check the template does not meet is skipped in the
+# resource's Metadata (checkov: skip:) with its reason, which the scan prints.
+CHECKOV_TEMPLATE := .artifacts/checkov/template.json
+
+scan: $(VENV)/.installed .venv-checkov/.installed ## checkov's security scan of the template (loops expanded); each skipped check says why
+	$(PY) -m tests.testkit.template $(CHECKOV_TEMPLATE)
+	.venv-checkov/bin/checkov --file $(CHECKOV_TEMPLATE) --framework cloudformation --skip-download --compact
 
 build: .venv-sam/.installed ## sam build into .aws-sam/build, with .venv-sam's SAM and Python 3.13 first on PATH
 	$(NEEDS_PYTHON313)

@@ -28,12 +28,14 @@ def handler_calls(spec: dict[str, Any]) -> Callable[[int], Call]:
     handler = importlib.import_module(spec["module"]).lambda_handler
     fields = dict(spec["context"])
     remaining = fields.pop("remaining_time_in_millis")
-    context = types.SimpleNamespace(**fields, get_remaining_time_in_millis=lambda: remaining)
     numbers = spec["phone_numbers"]
     forget = forget_number() if numbers else None
 
     def prepare(index: int) -> Call:
         event = copy.deepcopy(spec["event"])
+        # A request id of its own: each call is a new invocation, never a retry the sender would skip.
+        invocation = {**fields, "aws_request_id": f"{fields['aws_request_id']}-{index}"}
+        context = types.SimpleNamespace(**invocation, get_remaining_time_in_millis=lambda: remaining)
         if forget is None:
             return lambda: handler(event, context), lambda: None
         event["request"]["userAttributes"]["phone_number"] = numbers[index]

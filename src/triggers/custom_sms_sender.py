@@ -9,12 +9,15 @@ from sms_otp.core.settings import load_settings
 from sms_otp.limits.store import DynamoDbLimitStore
 from sms_otp.sending.custom_sms import CodeDecryptor, send_custom_sms
 from sms_otp.sending.delivery import SmsPublisher, sns_client
+from sms_otp.sending.exactly_once import DeliveryLedger
 
 SETTINGS = load_settings()
 # The Encryption SDK client, the KMS key provider and the SNS client are built once per container.
 DECRYPTOR = CodeDecryptor(SETTINGS.require_sms_key_arn())
 PUBLISHER = SmsPublisher(SETTINGS, sns_client())
 LIMITS = DynamoDbLimitStore.from_settings(SETTINGS)
+# Lambda's retries of one invocation keep its request id: its text is claimed under it, and goes out once.
+DELIVERIES = DeliveryLedger(SETTINGS.require_limits_table_name())
 
 
 @cognito_trigger("CustomSMSSender", traced=True, asynchronous=True)
@@ -23,7 +26,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     send_custom_sms(
         event,
         decryptor=DECRYPTOR,
-        send_text=PUBLISHER.send,
+        send_text=DELIVERIES.once(context.aws_request_id, PUBLISHER.send),
         limits=LIMITS,
         allowed_country_codes=SETTINGS.allowed_country_codes,
         trust_phone_number_verified=SETTINGS.trust_phone_number_verified,

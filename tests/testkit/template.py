@@ -63,3 +63,15 @@ def create_limits_table(dynamodb_client: Any, table_name: str) -> None:
         dynamodb_client.update_time_to_live(
             TableName=table_name, TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]}
         )
+
+
+def write_expanded_template(path: Path) -> None:
+    """Write the template with its language extensions expanded, as JSON: what scanners that know no ``Fn::ForEach`` read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(expand_language_extensions(load_template()), indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_expanded_template(Path(sys.argv[1]))

@@ -22,6 +22,7 @@ from sms_otp.limits.errors import LimitExceededError, RefusalError
 from sms_otp.sign_in.custom_auth import LatencyMimic
 from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
 from tests.testkit.events import Event, EventLoader
+from tests.testkit.lambda_context import FakeLambdaContext
 
 pytestmark = [pytest.mark.unit, ENCRYPTION_SDK_NOISE]
 
@@ -211,7 +212,7 @@ def sender_event(load_event: EventLoader, name: str, phone_number: str, encrypt_
 
 
 def test_one_account_changing_its_number_to_120_fresh_numbers_gets_only_its_daily_cap(
-    sender: ModuleType, sns_outbox: Any, load_event: EventLoader, encrypt_code: Encrypt, kms_key_arn: str, lambda_context: object
+    sender: ModuleType, sns_outbox: Any, load_event: EventLoader, encrypt_code: Encrypt, kms_key_arn: str
 ) -> None:
     # GIVEN one account asking for a code to verify each of 120 fresh numbers of one area code
     numbers = [f"+1415200{n:04d}" for n in range(120)]
@@ -219,7 +220,7 @@ def test_one_account_changing_its_number_to_120_fresh_numbers_gets_only_its_dail
     # WHEN Cognito asks the sender for each
     for number in numbers:
         sender.lambda_handler(
-            sender_event(load_event, "custom_sms_sender_update_user_attribute", number, encrypt_code, kms_key_arn), lambda_context
+            sender_event(load_event, "custom_sms_sender_update_user_attribute", number, encrypt_code, kms_key_arn), FakeLambdaContext()
         )
 
     # THEN only the account's daily cap of codes went out (before the range's guard, 10, or the budget, could bind)
@@ -234,7 +235,6 @@ def test_sign_up_codes_to_fresh_numbers_meet_the_pumping_guard(
     load_event: EventLoader,
     encrypt_code: Encrypt,
     kms_key_arn: str,
-    lambda_context: object,
     event_name: str,
 ) -> None:
     # GIVEN PasswordSignIn=true (Cognito texts a code at sign-up) and 30 sign-ups with fresh numbers of one area code
@@ -242,7 +242,7 @@ def test_sign_up_codes_to_fresh_numbers_meet_the_pumping_guard(
 
     # WHEN Cognito asks the sender for each code
     for number in numbers:
-        sender.lambda_handler(sender_event(load_event, event_name, number, encrypt_code, kms_key_arn), lambda_context)
+        sender.lambda_handler(sender_event(load_event, event_name, number, encrypt_code, kms_key_arn), FakeLambdaContext())
 
     # THEN the range got the guard's minimum and was stopped: not 30, and not the budget's 12 for the country
     assert len(sns_outbox.topic_messages()) == sender.SETTINGS.limits.pumping_min_sends == 10
@@ -256,7 +256,6 @@ def test_mfa_and_reset_codes_to_a_known_number_go_out_while_its_range_is_stopped
     load_event: EventLoader,
     encrypt_code: Encrypt,
     kms_key_arn: str,
-    lambda_context: object,
 ) -> None:
     # GIVEN a known number, and its range stopped by fresh numbers that never sign in (9 codes, with the known
     # number's own first code and completion: 10 sent, 1 completed, 10 %)
@@ -267,7 +266,7 @@ def test_mfa_and_reset_codes_to_a_known_number_go_out_while_its_range_is_stopped
 
     # WHEN Cognito asks the sender for an MFA code, then a password reset code, to the known number
     for event_name in ("custom_sms_sender_authentication", "custom_sms_sender_forgot_password"):
-        sender.lambda_handler(sender_event(load_event, event_name, "+14155550100", encrypt_code, kms_key_arn), lambda_context)
+        sender.lambda_handler(sender_event(load_event, event_name, "+14155550100", encrypt_code, kms_key_arn), FakeLambdaContext())
 
     # THEN both went out; and a fresh number of the range is still refused
     assert len(sns_outbox.topic_messages()) == sent_before + 2

@@ -12,6 +12,7 @@ from sms_otp.core.observability import count_refusal
 from sms_otp.limits.errors import SendLimitError
 from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
 from tests.testkit.events import Event, EventLoader
+from tests.testkit.lambda_context import FakeLambdaContext
 from tests.testkit.metrics import metric_dimensions
 from tests.testkit.template import load_template, resource_properties
 
@@ -62,13 +63,13 @@ def codes_received(sns_outbox: Any) -> list[str]:
 
 
 def test_a_sign_up_code_followed_at_once_by_an_mfa_code_sends_both(
-    *, sender: ModuleType, sns_outbox: Any, cognito_event: Callable[[str, str], Event], lambda_context: object
+    *, sender: ModuleType, sns_outbox: Any, cognito_event: Callable[[str, str], Event]
 ) -> None:
     # GIVEN a sign-up code just sent to a number
-    sender.lambda_handler(cognito_event("custom_sms_sender_sign_up", "111111"), lambda_context)
+    sender.lambda_handler(cognito_event("custom_sms_sender_sign_up", "111111"), FakeLambdaContext())
 
     # WHEN Cognito sends an MFA code to it in the same second
-    sender.lambda_handler(cognito_event("custom_sms_sender_authentication", "222222"), lambda_context)
+    sender.lambda_handler(cognito_event("custom_sms_sender_authentication", "222222"), FakeLambdaContext())
 
     # THEN both arrive: one source's interval does not hold up another source's first message
     assert codes_received(sns_outbox) == [
@@ -78,12 +79,12 @@ def test_a_sign_up_code_followed_at_once_by_an_mfa_code_sends_both(
 
 
 def test_ten_forgot_password_calls_leave_mfa_and_verification_working(
-    *, sender: ModuleType, sns_outbox: Any, cognito_event: Callable[[str, str], Event], lambda_context: object, clock: FakeClock
+    *, sender: ModuleType, sns_outbox: Any, cognito_event: Callable[[str, str], Event], clock: FakeClock
 ) -> None:
     # GIVEN someone who knows the number asks for a password reset ten times, as fast as the limits let them
     # (20 minutes apart: three an hour), until the number's daily allowance for resets is spent
     for _ in range(10):
-        sender.lambda_handler(cognito_event("custom_sms_sender_forgot_password", "333333"), lambda_context)
+        sender.lambda_handler(cognito_event("custom_sms_sender_forgot_password", "333333"), FakeLambdaContext())
         clock.now += 1200
     resets = len(sns_outbox.topic_messages())
     with pytest.raises(SendLimitError):
@@ -96,8 +97,8 @@ def test_ten_forgot_password_calls_leave_mfa_and_verification_working(
         )
 
     # WHEN the owner signs in with MFA, and verifies a phone number
-    sender.lambda_handler(cognito_event("custom_sms_sender_authentication", "444444"), lambda_context)
-    sender.lambda_handler(cognito_event("custom_sms_sender_verify_user_attribute", "555555"), lambda_context)
+    sender.lambda_handler(cognito_event("custom_sms_sender_authentication", "444444"), FakeLambdaContext())
+    sender.lambda_handler(cognito_event("custom_sms_sender_verify_user_attribute", "555555"), FakeLambdaContext())
 
     # THEN all ten resets went out, and so do the MFA and verification codes
     assert resets == 10
@@ -107,11 +108,9 @@ def test_ten_forgot_password_calls_leave_mfa_and_verification_working(
     ]
 
 
-def test_each_source_keeps_its_own_interval(
-    *, sender: ModuleType, sns_outbox: Any, cognito_event: Callable[[str, str], Event], lambda_context: object
-) -> None:
+def test_each_source_keeps_its_own_interval(*, sender: ModuleType, sns_outbox: Any, cognito_event: Callable[[str, str], Event]) -> None:
     # GIVEN an MFA code just sent
-    sender.lambda_handler(cognito_event("custom_sms_sender_authentication", "111111"), lambda_context)
+    sender.lambda_handler(cognito_event("custom_sms_sender_authentication", "111111"), FakeLambdaContext())
 
     # WHEN another MFA code follows in the same second
     with pytest.raises(SendLimitError):
@@ -131,21 +130,20 @@ def test_every_refusal_is_counted_by_its_reason_and_in_all(
     *,
     sender: ModuleType,
     cognito_event: Callable[[str, str], Event],
-    lambda_context: object,
     clock: FakeClock,
     logs: Any,
 ) -> None:
     # GIVEN a reset code sent, and another asked for at once (the interval refuses it)
     reset = cognito_event("custom_sms_sender_forgot_password", "111111")
-    sender.lambda_handler(reset, lambda_context)
-    sender.lambda_handler(reset, lambda_context)
+    sender.lambda_handler(reset, FakeLambdaContext())
+    sender.lambda_handler(reset, FakeLambdaContext())
 
     # WHEN four more go out a minute apart, filling the hour, and a sixth is asked for a minute later (the hour refuses it)
     for _ in range(4):
         clock.now += 60
-        sender.lambda_handler(reset, lambda_context)
+        sender.lambda_handler(reset, FakeLambdaContext())
     clock.now += 60
-    sender.lambda_handler(reset, lambda_context)
+    sender.lambda_handler(reset, FakeLambdaContext())
 
     # THEN each refusal was counted once by its reason, and once in all (the alarm's metric)
     everything = {"service": "sms-otp"}

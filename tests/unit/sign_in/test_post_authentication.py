@@ -15,6 +15,7 @@ from sms_otp.core.errors import MalformedEventError
 from sms_otp.core.phone_numbers import number_prefix
 from sms_otp.limits.errors import LockedOutError
 from sms_otp.limits.store import DynamoDbLimitStore
+from sms_otp.sign_in.code_destinations import user_of
 from sms_otp.sign_in.phone_verification import ClientFlows, mark_phone_verified, post_authentication
 from tests.testkit.events import Event, EventLoader
 
@@ -25,6 +26,16 @@ POOL_ID = "us-east-1_EXAMPLE11"
 CLIENT_ID = "4example7client3id0abcdefgh"
 USERNAME = "a1b2c3d4-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
 CODE_ONLY = ["ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+
+
+class CodeSentToTheNumber:
+    """Create Auth Challenge's record, as Post Authentication reads it: the code went to the user's number."""
+
+    def received_code(self, user_pool_id: str, username: str, phone_number: str) -> bool:
+        return True
+
+
+SENT_HERE = CodeSentToTheNumber()
 
 
 @dataclass
@@ -71,8 +82,9 @@ def post_auth_event(load_event: EventLoader, pool: UserPool, client_id: str) -> 
 def test_a_sign_in_through_a_code_only_client_marks_the_phone_verified(
     post_auth_handler: ModuleType, user_pool: UserPool, load_event: EventLoader, lambda_context: object
 ) -> None:
-    # GIVEN a user whose phone is unverified signs in through the code-only client
+    # GIVEN a user whose phone is unverified signs in through the code-only client, with a code sent to that phone
     event = post_auth_event(load_event, user_pool, user_pool.code_only_client_id)
+    post_auth_handler.CODE_DESTINATIONS.record(user_pool.pool_id, user_of(event), event["request"]["userAttributes"]["phone_number"])
     expected = {**event}
 
     # WHEN Post Authentication runs
@@ -156,7 +168,7 @@ def test_an_already_verified_phone_makes_no_api_call(stubbed_cognito: tuple[Any,
     event["request"]["userAttributes"]["phone_number_verified"] = "true"
 
     # WHEN / THEN nothing to do, and no call made
-    assert mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client)) is False
+    assert mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client), code_destinations=SENT_HERE) is False
 
 
 def test_client_flows_are_described_once_per_client(stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader) -> None:
@@ -180,7 +192,7 @@ def test_client_flows_are_described_once_per_client(stubbed_cognito: tuple[Any, 
     for username in ("first-user", "second-user"):
         event = load_event("post_authentication")
         event["userName"] = username
-        results.append(mark_phone_verified(event, cognito_client=client, client_flows=flows))
+        results.append(mark_phone_verified(event, cognito_client=client, client_flows=flows, code_destinations=SENT_HERE))
 
     # THEN both phones were marked, with one describe call in all (the Stubber would refuse a second)
     assert results == [True, True]
@@ -209,7 +221,7 @@ def test_anything_but_the_string_true_counts_as_unverified(
         event["request"]["userAttributes"]["phone_number_verified"] = verified
 
     # WHEN / THEN the phone is marked verified
-    assert mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client)) is True
+    assert mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client), code_destinations=SENT_HERE) is True
 
 
 @pytest.mark.parametrize(
@@ -233,7 +245,7 @@ def test_a_malformed_event_is_refused_without_api_calls(
 
     # WHEN / THEN refused as malformed before any API call
     with pytest.raises(MalformedEventError):
-        mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client))
+        mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client), code_destinations=SENT_HERE)
 
 
 # ---------------------------------------------------------------- the lockout ends ---
@@ -288,7 +300,7 @@ def test_every_sign_in_resets_its_numbers_failed_rounds(
     limits = RecordingLimits()
 
     # WHEN Post Authentication's logic runs
-    post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits)  # type: ignore[arg-type]
+    post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits, code_destinations=SENT_HERE)  # type: ignore[arg-type]
 
     # THEN the number's failed rounds are reset, whatever happened to the attribute, and the sign-in counts in its range
     assert limits.reset == [event["request"]["userAttributes"]["phone_number"]]
@@ -303,7 +315,7 @@ def test_a_sign_in_with_a_number_that_is_not_e164_counts_in_no_range(stubbed_cog
     limits = RecordingLimits()
 
     # WHEN Post Authentication's logic runs
-    post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits)  # type: ignore[arg-type]
+    post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits, code_destinations=SENT_HERE)  # type: ignore[arg-type]
 
     # THEN its failed rounds are still reset, and no range is counted
     assert (limits.reset, limits.ranges) == (["+1 415 555 0123"], [None])
@@ -323,11 +335,11 @@ def test_a_user_without_a_phone_number_signs_in_untouched(
     limits = RecordingLimits()
 
     # WHEN Post Authentication's logic runs
-    post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits)  # type: ignore[arg-type]
+    post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits, code_destinations=SENT_HERE)  # type: ignore[arg-type]
 
     # THEN the sign-in goes on: no attribute written, no lockout touched, no error
     assert limits.reset == []
-    assert mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client)) is False
+    assert mark_phone_verified(event, cognito_client=client, client_flows=ClientFlows(client), code_destinations=SENT_HERE) is False
 
 
 def test_a_malformed_event_resets_nothing(stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader) -> None:
@@ -339,21 +351,25 @@ def test_a_malformed_event_resets_nothing(stubbed_cognito: tuple[Any, Stubber], 
 
     # WHEN / THEN refused, and no lockout is lifted on its say-so
     with pytest.raises(MalformedEventError):
-        post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits)  # type: ignore[arg-type]
+        post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits, code_destinations=SENT_HERE)  # type: ignore[arg-type]
     assert limits.reset == []
 
 
 def test_the_lockout_reset_failing_does_not_fail_the_sign_in(
     post_auth_handler: ModuleType, user_pool: UserPool, load_event: EventLoader, lambda_context: object, logs: Any
 ) -> None:
-    # GIVEN the limits table gone (every call to it fails)
+    # GIVEN the limits table gone (every call to it fails), after a code was sent to the user's phone
+    post_auth_handler.CODE_DESTINATIONS.record(user_pool.pool_id, user_of(load_event("post_authentication")), "+14155550123")
     boto3.client("dynamodb", region_name="us-east-1").delete_table(TableName=post_auth_handler.LIMITS.table_name)
     event = post_auth_event(load_event, user_pool, user_pool.code_only_client_id)
 
     # WHEN the user signs in
     result = post_auth_handler.lambda_handler(event, lambda_context)
 
-    # THEN the sign-in goes on, the phone is still marked, and the failure is logged
+    # THEN the sign-in goes on; the phone stays unverified, as where the code went cannot be read; both failures are logged
     assert result is event
-    assert user_pool.phone_number_verified() == "true"
-    assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == ["Could not reset the failed sign-in rounds"]
+    assert user_pool.phone_number_verified() == "false"
+    assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == [
+        "Could not read where the code went; the phone stays unverified",
+        "Could not reset the failed sign-in rounds",
+    ]

@@ -2,6 +2,7 @@
 
 - ``codes``: one-time codes: draw, hash with salt, verify in constant time, expiry.
 - ``custom_auth``: the Define / Create / Verify Auth Challenge logic.
+- ``code_destinations``: which number each sign-in code went to, for Post Authentication.
 - ``phone_verification``: Post Authentication: the lockout reset, and marking the phone verified after a sign-in by code.
 - ``sign_up``: the Pre sign-up decision.
 

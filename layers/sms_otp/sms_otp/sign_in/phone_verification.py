@@ -12,6 +12,8 @@ allows only the custom flow (which Define Auth Challenge restricts to our SMS
 challenge) and refresh tokens, every sign-in through it was by code. A client
 that also allows a password flow cannot prove the phone this way, and the
 attribute is left alone (the user can verify it through Cognito's own code).
+Nor is a number the code did not go to: the user's number must be the one Create
+Auth Challenge recorded when it sent the code (:mod:`sms_otp.sign_in.code_destinations`).
 
 A failure of the Cognito API or of the limits table here is logged and counted
 but does not fail the sign-in: the code was right, and the next sign-in tries again.
@@ -30,10 +32,12 @@ from sms_otp.core.events import client_id_of, optional_phone_number_of, phone_nu
 from sms_otp.core.observability import count, logger
 from sms_otp.core.phone_numbers import number_prefix
 from sms_otp.core.time_budget import COGNITO_CONFIG
+from sms_otp.sign_in.code_destinations import user_of
 
 if TYPE_CHECKING:
     from sms_otp.core.events import CognitoEvent
     from sms_otp.limits.protocol import LimitStore
+    from sms_otp.sign_in.code_destinations import CodeReceipts
 
 # Flows under which every sign-in that reaches Post Authentication was one by code.
 CODE_ONLY_FLOWS = frozenset({"ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "CUSTOM_AUTH_FLOW_ONLY"})
@@ -62,15 +66,20 @@ class ClientFlows:
         return self._code_only[key]
 
 
-def mark_phone_verified(event: CognitoEvent, *, cognito_client: Any, client_flows: ClientFlows) -> bool:
-    """Set ``phone_number_verified=true`` when the sign-in was by code; return whether it did."""
+def mark_phone_verified(event: CognitoEvent, *, cognito_client: Any, client_flows: ClientFlows, code_destinations: CodeReceipts) -> bool:
+    """Set ``phone_number_verified=true`` when the sign-in was by a code sent to the user's number; return whether it did."""
     user_pool_id, username, client_id = string_field(event, "userPoolId"), string_field(event, "userName"), client_id_of(event)
-    if optional_phone_number_of(event) is None or phone_number_verified(event):
+    phone_number = optional_phone_number_of(event)
+    if phone_number is None or phone_number_verified(event):
         # Only a user with a phone number can have signed in by code.
         return False
     try:
         if not client_flows.code_only(user_pool_id, client_id):
             logger.info("Phone left unverified: this app client also allows sign-in without a code")
+            return False
+        if not code_destinations.received_code(user_pool_id, user_of(event), phone_number):
+            logger.warning("Phone left unverified: the sign-in code did not go to the user's number now")
+            count("PhoneVerificationsRefused")
             return False
         cognito_client.admin_update_user_attributes(
             UserPoolId=user_pool_id,
@@ -86,7 +95,13 @@ def mark_phone_verified(event: CognitoEvent, *, cognito_client: Any, client_flow
 
 
 def post_authentication(
-    event: CognitoEvent, *, cognito_client: Any, client_flows: ClientFlows, limits: LimitStore, trust_phone_number_verified: bool = False
+    event: CognitoEvent,
+    *,
+    cognito_client: Any,
+    client_flows: ClientFlows,
+    limits: LimitStore,
+    code_destinations: CodeReceipts,
+    trust_phone_number_verified: bool = False,
 ) -> None:
     """After a successful sign-in: mark the phone verified if the sign-in proved it, and end any lockout of the number.
 
@@ -99,7 +114,7 @@ def post_authentication(
         return
     # Read before marking: a number verified by this sign-in is known through the code it was sent.
     verified = trust_phone_number_verified and phone_number_verified(event)
-    mark_phone_verified(event, cognito_client=cognito_client, client_flows=client_flows)
+    mark_phone_verified(event, cognito_client=cognito_client, client_flows=client_flows, code_destinations=code_destinations)
     limits.reset_failures(phone_number, number_range=_number_range(phone_number), verified=verified)
 
 

@@ -1,0 +1,135 @@
+"""One text per Custom SMS Sender event, whatever fails after SNS may have taken it.
+
+Cognito invokes the sender asynchronously, and Lambda retries an invocation that
+raised, with the same event and the same request id (``context.aws_request_id``).
+A publish whose answer was lost (a read timeout) raises a retryable error, and the
+retry a minute later would send the same code again.
+
+So each publish is claimed first: a conditional write of ``delivery#<request id>``
+to the limits table, which succeeds only if no earlier attempt of the same
+invocation claimed it. A publish that certainly did not reach SNS marks its claim
+*unsent*, so Lambda's retry claims it again and sends, as before. A publish that
+may have reached SNS leaves the claim standing, and the retry ends quietly with
+:class:`AlreadySentError`: nothing goes out twice. An attempt that dies mid-publish
+(a timeout of the function itself) also leaves its claim: at most one text, never two.
+
+The claim is the last thing before the publish, so every failure before it
+(decryption, the limits) leaves nothing to undo. Claims expire with the table's
+TTL, after Lambda has stopped retrying (six hours at most).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sms_otp.core.errors import DeadlineExceededError, DeliveryError, SmsOtpError, aws_error_code
+from sms_otp.core.observability import count, count_for_alarm, logger
+from sms_otp.limits.table import dynamodb_client
+
+DELIVERY_KEY_PREFIX = "delivery#"
+CLAIM_SECONDS = 7 * 3600
+"""How long a claim is kept: past Lambda's longest retry window for an asynchronous event (six hours)."""
+CLAIMED = "claimed"
+UNSENT = "unsent"
+
+Sent = TypeVar("Sent")
+
+
+class AlreadySentError(DeliveryError):
+    """Lambda retried an invocation whose message SNS may already have taken: it is not sent again."""
+
+    def __init__(self) -> None:
+        super().__init__("The message of this request was sent already.", retryable=False, may_have_been_sent=False)
+
+
+def delivery_key(request_id: str) -> str:
+    """The table key of one invocation's message (Lambda keeps the request id across its retries)."""
+    return DELIVERY_KEY_PREFIX + request_id
+
+
+def certainly_not_sent(error: BaseException) -> bool:
+    """Whether a failed send certainly did not reach SNS (then the retry may send)."""
+    if isinstance(error, DeliveryError):
+        return not error.may_have_been_sent
+    if isinstance(error, DeadlineExceededError):
+        return not error.abandoned
+    # The package's refusals (a number not allowed) come before any request; anything else is unknown.
+    return isinstance(error, SmsOtpError)
+
+
+@dataclass
+class DeliveryLedger:
+    """Claims each invocation's publish in the limits table, so Lambda's retries never send twice."""
+
+    table_name: str
+    client: Any = field(default=None)
+    clock: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        if self.client is None:
+            self.client = dynamodb_client()
+
+    def once(self, request_id: str, send_text: Callable[..., Sent]) -> Callable[..., Sent]:
+        """``send_text``, claimed under ``request_id`` before it publishes (see the module's docstring)."""
+
+        def send_once(*args: Any, **kwargs: Any) -> Sent:
+            self.claim(request_id)
+            try:
+                return send_text(*args, **kwargs)
+            except BaseException as error:
+                if certainly_not_sent(error):
+                    self.release(request_id)
+                raise
+
+        return send_once
+
+    def claim(self, request_id: str) -> None:
+        """Claim the publish of ``request_id``; raise :class:`AlreadySentError` if an earlier attempt may have sent it.
+
+        A table that cannot be reached raises a retryable :class:`DeliveryError`
+        before anything is sent (fail closed; Lambda retries).
+        """
+        now = int(self.clock())
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": delivery_key(request_id)},
+                    "delivery_state": {"S": CLAIMED},
+                    "expires_at": {"N": str(now + CLAIM_SECONDS)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR delivery_state = :unsent",
+                ExpressionAttributeValues={":unsent": {"S": UNSENT}},
+            )
+        except ClientError as error:
+            if aws_error_code(error) == "ConditionalCheckFailedException":
+                logger.warning("Lambda retried a message that may have been sent already; it is not sent again")
+                count("DuplicateSendsPrevented")
+                raise AlreadySentError() from None
+            self._unavailable(error)
+        except BotoCoreError as error:
+            self._unavailable(error)
+
+    def release(self, request_id: str) -> None:
+        """Mark the claim of ``request_id`` unsent, so Lambda's retry sends (best effort: else the retry sends nothing)."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": delivery_key(request_id)}},
+                UpdateExpression="SET delivery_state = :unsent",
+                ExpressionAttributeValues={":unsent": {"S": UNSENT}},
+            )
+        except (ClientError, BotoCoreError) as error:
+            logger.error("Could not mark the message unsent; a retry will not send it", extra={"error_code": aws_error_code(error)})
+            count_for_alarm("LimitStoreFailures")
+
+    @staticmethod
+    def _unavailable(error: BaseException) -> None:
+        logger.error("Could not claim the message before sending it; nothing is sent", extra={"error_code": aws_error_code(error)})
+        count_for_alarm("LimitStoreFailures")
+        raise DeliveryError(retryable=True, may_have_been_sent=False) from None
