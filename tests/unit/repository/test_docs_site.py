@@ -122,3 +122,19 @@ def test_every_alarm_of_the_template_is_in_the_operations_table() -> None:
     # THEN each alarm has one row, and no row names another
     assert len(rows) == len(set(rows))
     assert sorted(rows) == alarms
+
+
+def test_the_architecture_page_names_every_module_of_the_layer() -> None:
+    # GIVEN the layer's modules, by subpackage, and the architecture page's table of packages
+    package = ROOT / "layers" / "sms_otp" / "sms_otp"
+    modules = sorted(path.relative_to(package) for path in package.glob("*/*.py") if path.name != "__init__.py")
+    table = {
+        line.split("|")[1].strip(" `"): line.split("|")[2]
+        for line in (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `") and line.split("|")[1].strip(" `").endswith("/")
+    }
+
+    # WHEN each module is looked up in its package's row / THEN a newcomer finds every module where it lives
+    missing = [str(module) for module in modules if f"`{module.name}`" not in table.get(f"{module.parent}/", "")]
+    assert modules
+    assert missing == []

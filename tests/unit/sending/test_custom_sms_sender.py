@@ -19,6 +19,7 @@ from sms_otp.limits.keys import sender_subject
 from sms_otp.sending.custom_sms import CodeDecryptor, send_custom_sms, sms_text
 from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
 from tests.testkit.events import Event, EventLoader
+from tests.testkit.fake_limits import FakeLimits
 
 pytestmark = [
     pytest.mark.unit,
@@ -63,29 +64,18 @@ def decryptor(kms_key_arn: str) -> CodeDecryptor:
     return CodeDecryptor(kms_key_arn)
 
 
-class AdmitAll:
-    """Stands in for the DynamoDbLimitStore: admits every message, records it, and records what is given back."""
-
-    def __init__(self) -> None:
-        self.admitted: list[tuple[str, bool, bool]] = []
-        self.released: list[tuple[str, bool, bool]] = []
-
-    def admit(self, subject: str, *, new_round: bool, send: bool, **destination: object) -> tuple[str, bool, bool]:
-        self.admitted.append((subject, new_round, send))
-        return self.admitted[-1]
-
-    def release(self, reservation: tuple[str, bool, bool]) -> None:
-        self.released.append(reservation)
-
-
 def run_sender(
-    event: Event, decryptor: Any, send_text: SentTexts, limits: AdmitAll | None = None, allowed_country_codes: frozenset[int] = frozenset()
+    event: Event,
+    decryptor: Any,
+    send_text: SentTexts,
+    limits: FakeLimits | None = None,
+    allowed_country_codes: frozenset[int] = frozenset(),
 ) -> None:
     send_custom_sms(
         event,
         decryptor=decryptor,
         send_text=send_text,
-        limits=limits or AdmitAll(),  # type: ignore[arg-type]
+        limits=limits or FakeLimits(),  # type: ignore[arg-type]
         allowed_country_codes=allowed_country_codes,
     )
 
@@ -245,7 +235,7 @@ def test_a_bad_ciphertext_is_refused_and_nothing_is_sent(
     event = load_event("custom_sms_sender_authentication")
     event["request"]["code"] = make_ciphertext(CiphertextKit(encrypt=encrypt_code, key=key, new_key=new_kms_key))
 
-    limits = AdmitAll()
+    limits = FakeLimits()
 
     # WHEN sending
     with pytest.raises(CodeDecryptionError, match=message):
@@ -488,7 +478,7 @@ def test_a_plain_error_from_the_sdk_names_its_kind(decryptor: CodeDecryptor, mon
 def test_each_message_is_admitted_as_a_message_under_the_senders_own_key(texts: SentTexts, load_event: EventLoader) -> None:
     # GIVEN a sign-up code for a number
     event = load_event("custom_sms_sender_sign_up")
-    limits = AdmitAll()
+    limits = FakeLimits()
 
     # WHEN the sender runs
     run_sender(event, RecordingDecryptor(), texts, limits)
@@ -499,11 +489,9 @@ def test_each_message_is_admitted_as_a_message_under_the_senders_own_key(texts: 
     assert sender_subject("CustomSMSSender_SignUp", phone_number) == "custom-sms-sender:CustomSMSSender_SignUp:" + phone_number
 
 
-class RefuseAll:
+def refuse_all() -> FakeLimits:
     """Stands in for the DynamoDbLimitStore: refuses every message."""
-
-    def admit(self, subject: str, *, new_round: bool, send: bool, **destination: object) -> None:
-        raise SendLimitError("Too many codes were sent to this number. Please try again in 30 seconds.", 30)
+    return FakeLimits(refusal=SendLimitError("Too many codes were sent to this number. Please try again in 30 seconds.", 30))
 
 
 @pytest.mark.parametrize("event_name", ["custom_sms_sender_sign_up", "custom_sms_sender_account_take_over_notification"])
@@ -513,7 +501,7 @@ def test_a_refusal_by_the_limits_sends_nothing_and_says_why(texts: SentTexts, lo
 
     # WHEN / THEN the limits' own refusal comes out, and nothing was sent
     with pytest.raises(SendLimitError):
-        run_sender(event, RecordingDecryptor(), texts, RefuseAll())  # type: ignore[arg-type]
+        run_sender(event, RecordingDecryptor(), texts, refuse_all())  # type: ignore[arg-type]
     assert texts.sent == []
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sms_otp.core.settings import Settings
 from sms_otp.sign_in.custom_auth import LatencyMimic, create_auth_challenge, verify_auth_challenge
 from tests.testkit.events import Event, EventLoader
+from tests.testkit.fake_limits import FakeLimits
 
 SETTINGS = Settings(otp_length=6, otp_ttl_seconds=180, max_attempts=3)
 NOW = 1_763_740_800
@@ -59,38 +60,6 @@ class FakeClock:
         self.now += seconds
 
 
-class RecordingLimits:
-    """Stands in for the DynamoDbLimitStore: admits everything (or raises ``refusal``), records what it was asked and given back."""
-
-    def __init__(self, refusal: Exception | None = None) -> None:
-        self.admitted: list[tuple[str, bool, bool]] = []
-        self.ranges: list[tuple[str | None, bool]] = []
-        self.released: list[tuple[str, bool, bool]] = []
-        self.refusal = refusal
-
-    def admit(
-        self,
-        subject: str,
-        *,
-        new_round: bool,
-        send: bool,
-        number_range: str | None = None,
-        anonymous: bool = False,
-        deadline: object = None,
-        phone_number: str | None = None,
-        verified: bool = False,
-        account: str | None = None,
-    ) -> tuple[str, bool, bool]:
-        if self.refusal is not None:
-            raise self.refusal
-        self.admitted.append((subject, new_round, send))
-        self.ranges.append((number_range, anonymous))
-        return self.admitted[-1]
-
-    def release(self, reservation: tuple[str, bool, bool], deadline: object = None) -> None:
-        self.released.append(reservation)
-
-
 def run_create(
     event: Event,
     *,
@@ -98,14 +67,14 @@ def run_create(
     latency: LatencyMimic,
     clock: FakeClock,
     settings: Settings = SETTINGS,
-    limits: RecordingLimits | None = None,
+    limits: FakeLimits | None = None,
 ) -> Event:
     create_auth_challenge(
         event,
         settings=settings,
         send_text=send_text,
         latency=latency,
-        limits=limits or RecordingLimits(),  # type: ignore[arg-type]
+        limits=limits or FakeLimits(),  # type: ignore[arg-type]
         clock=clock,
     )
     response: Event = event["response"]

@@ -18,8 +18,8 @@ from tests.unit.sign_in.custom_auth_kit import (
     SAMPLE_METADATA,
     SAMPLE_PRIVATE_PARAMETERS,
     FakeClock,
+    FakeLimits,
     FakeSleep,
-    RecordingLimits,
     TextOutbox,
     next_round,
     other_code,
@@ -347,7 +347,7 @@ def test_a_failed_send_gives_its_reservation_back_only_when_no_code_can_arrive(
     def failing_send(phone_number: str, text: str) -> str:
         raise failure
 
-    limits = RecordingLimits()
+    limits = FakeLimits()
 
     # WHEN creating the challenge
     with pytest.raises(type(failure)):

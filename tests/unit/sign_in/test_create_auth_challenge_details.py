@@ -14,8 +14,8 @@ from sms_otp.sign_in.custom_auth import LatencyMimic
 from tests.testkit.events import EventLoader
 from tests.unit.sign_in.custom_auth_kit import (
     FakeClock,
+    FakeLimits,
     FakeSleep,
-    RecordingLimits,
     TextOutbox,
     next_round,
     run_create,
@@ -106,7 +106,7 @@ def test_a_first_round_meets_the_pumping_guard_of_its_range(
     event = load_event(event_name)
     if user_name is not None:
         event["userName"] = user_name
-    limits = RecordingLimits()
+    limits = FakeLimits()
 
     # WHEN the challenge is created
     run_create(event, send_text=outbox, latency=latency, clock=clock, limits=limits)
@@ -119,7 +119,7 @@ def test_every_round_is_admitted_as_a_round_and_only_the_first_as_a_message(
     load_event: EventLoader, outbox: TextOutbox, latency: LatencyMimic, clock: FakeClock, logs: Any
 ) -> None:
     # GIVEN a real user's first round, then the second
-    limits = RecordingLimits()
+    limits = FakeLimits()
     first_event = load_event("create_auth_challenge")
     first = run_create(first_event, send_text=outbox, latency=latency, clock=clock, limits=limits)
 

@@ -18,6 +18,7 @@ from sms_otp.limits.store import DynamoDbLimitStore
 from sms_otp.sign_in.code_destinations import user_of
 from sms_otp.sign_in.phone_verification import ClientFlows, mark_phone_verified, post_authentication
 from tests.testkit.events import Event, EventLoader
+from tests.testkit.fake_limits import FakeLimits
 
 pytestmark = pytest.mark.unit
 
@@ -270,19 +271,6 @@ def test_a_sign_in_ends_the_lockout_of_the_users_number(
     limits.admit(phone_number, new_round=True, send=False)
 
 
-class RecordingLimits:
-    """A stand-in for DynamoDbLimitStore that records which subjects were reset."""
-
-    def __init__(self) -> None:
-        self.reset: list[str] = []
-        self.ranges: list[str | None] = []
-
-    def reset_failures(self, subject: str, *, number_range: str | None = None, verified: bool = False) -> bool:
-        self.reset.append(subject)
-        self.ranges.append(number_range)
-        return True
-
-
 @pytest.mark.parametrize("verified", ["true", "false"], ids=["phone already verified", "phone unverified"])
 def test_every_sign_in_resets_its_numbers_failed_rounds(
     stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader, verified: str
@@ -297,14 +285,14 @@ def test_every_sign_in_resets_its_numbers_failed_rounds(
         )
     event = load_event("post_authentication")
     event["request"]["userAttributes"]["phone_number_verified"] = verified
-    limits = RecordingLimits()
+    limits = FakeLimits()
 
     # WHEN Post Authentication's logic runs
     post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits, code_destinations=SENT_HERE)  # type: ignore[arg-type]
 
     # THEN the number's failed rounds are reset, whatever happened to the attribute, and the sign-in counts in its range
     assert limits.reset == [event["request"]["userAttributes"]["phone_number"]]
-    assert limits.ranges == [number_prefix(event["request"]["userAttributes"]["phone_number"])]
+    assert limits.reset_ranges == [number_prefix(event["request"]["userAttributes"]["phone_number"])]
 
 
 def test_a_sign_in_with_a_number_that_is_not_e164_counts_in_no_range(stubbed_cognito: tuple[Any, Stubber], load_event: EventLoader) -> None:
@@ -312,13 +300,13 @@ def test_a_sign_in_with_a_number_that_is_not_e164_counts_in_no_range(stubbed_cog
     client, _stubber = stubbed_cognito
     event = load_event("post_authentication")
     event["request"]["userAttributes"].update(phone_number="+1 415 555 0123", phone_number_verified="true")
-    limits = RecordingLimits()
+    limits = FakeLimits()
 
     # WHEN Post Authentication's logic runs
     post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits, code_destinations=SENT_HERE)  # type: ignore[arg-type]
 
     # THEN its failed rounds are still reset, and no range is counted
-    assert (limits.reset, limits.ranges) == (["+1 415 555 0123"], [None])
+    assert (limits.reset, limits.reset_ranges) == (["+1 415 555 0123"], [None])
 
 
 @pytest.mark.parametrize("phone_number", [None, ""], ids=["no phone number", "an empty phone number"])
@@ -332,7 +320,7 @@ def test_a_user_without_a_phone_number_signs_in_untouched(
     event["request"]["userAttributes"].pop("phone_number")
     if phone_number is not None:
         event["request"]["userAttributes"]["phone_number"] = phone_number
-    limits = RecordingLimits()
+    limits = FakeLimits()
 
     # WHEN Post Authentication's logic runs
     post_authentication(event, cognito_client=client, client_flows=ClientFlows(client), limits=limits, code_destinations=SENT_HERE)  # type: ignore[arg-type]
@@ -347,7 +335,7 @@ def test_a_malformed_event_resets_nothing(stubbed_cognito: tuple[Any, Stubber], 
     client, _stubber = stubbed_cognito
     event = load_event("post_authentication")
     del event["callerContext"]
-    limits = RecordingLimits()
+    limits = FakeLimits()
 
     # WHEN / THEN refused, and no lockout is lifted on its say-so
     with pytest.raises(MalformedEventError):
