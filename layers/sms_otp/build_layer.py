@@ -79,10 +79,12 @@ UNUSED_FILES = (
     ),
 )
 # The AWS services whose clients something in the layer builds: the stack's code (boto3.client calls,
-# tests/unit/test_layer_models.py reads them from the code), the Encryption SDK's KMS key provider (kms)
-# and the X-Ray SDK's sampling rules (xray, with EnableTracing=true). botocore ships the models of over
-# 400 services, 23 MB; only these are kept, with the data files every client reads (endpoints, partitions).
-SERVICE_MODELS = ("cognito-idp", "dynamodb", "kms", "sns", "xray")
+# tests/unit/repository/test_layer_models.py reads them from the code), the Encryption SDK's KMS key provider
+# (kms), the X-Ray SDK's sampling rules (xray, with EnableTracing=true), and crhelper, which builds Lambda,
+# EventBridge and CloudWatch Logs clients when the custom resource's container starts (events, lambda, logs).
+# botocore ships the models of over 400 services, 23 MB; only these are kept, with the data files every
+# client reads (endpoints, partitions).
+SERVICE_MODELS = ("cognito-idp", "dynamodb", "events", "kms", "lambda", "logs", "sns", "xray")
 SDK_DATA_FOLDERS = ("botocore/data", "boto3/data")
 
 

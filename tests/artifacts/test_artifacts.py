@@ -166,13 +166,17 @@ def test_the_custom_resource_function_holds_its_module_and_nothing_else(build: B
 
 # Builds, with the layer alone on the path, every client something in the layer builds: boto3's for
 # each kept model, and on this machine's architecture (whose native extensions load here) the
-# Encryption SDK's KMS client and the X-Ray SDK's sampling client, through the libraries' own code.
+# Encryption SDK's KMS client and the X-Ray SDK's sampling client, through the libraries' own code;
+# and crhelper's clients, which it builds when it starts and would only log if they failed.
 CLIENTS_FROM_THE_LAYER = """
 import json, platform, sys
 import boto3
 services = json.loads(sys.argv[1])
 for service in services:
     boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+from crhelper import CfnResource
+helper = CfnResource()
+assert getattr(helper, "_init_failed", None) is None, helper._init_failed
 if sys.argv[2] == "native":
     from aws_encryption_sdk.key_providers.kms import DiscoveryAwsKmsMasterKeyProvider
     from aws_lambda_powertools import Tracer

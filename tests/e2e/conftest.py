@@ -131,3 +131,18 @@ def password_inbox(password_sandbox: SandboxDeployment, phone_number: str) -> It
     )
     yield created
     created.delete()
+
+
+# The template is longer than the 51,200 bytes CloudFormation takes inline: it goes by S3, as sam deploy sends it.
+TEMPLATE_BUCKET = "sms-otp-e2e-templates"
+
+
+def sandbox_template_url(sandbox: SandboxDeployment) -> str:
+    """The packaged template sam deploy sent for ``sandbox`` (code in the emulator's S3), put in S3 for CreateStack."""
+    body = sandbox.client("cloudformation").get_template(StackName=sandbox.stack_name, TemplateStage="Original")["TemplateBody"]
+    s3 = sandbox.client("s3")
+    s3.create_bucket(Bucket=TEMPLATE_BUCKET)
+    s3.put_object(
+        Bucket=TEMPLATE_BUCKET, Key=f"{sandbox.stack_name}.yaml", Body=(body if isinstance(body, str) else json.dumps(body)).encode()
+    )
+    return f"{sandbox.endpoint_url}/{TEMPLATE_BUCKET}/{sandbox.stack_name}.yaml"

@@ -11,7 +11,6 @@ custom resource in CloudFormation, the triggers in Cognito, the delete.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -31,6 +30,7 @@ from sms_otp_client.existing_pool import (
 )
 from sms_otp_client.inbox import TestModeInbox
 from sms_otp_client.sandbox import SandboxDeployment, deploy, machine_architecture
+from tests.e2e.conftest import sandbox_template_url
 from tests.testkit.cognito_encryption import cognito_ciphertext
 
 from .conftest import invoke
@@ -194,13 +194,13 @@ def _reason(cloudformation: Any, stack_name: str, status: str) -> str:
 def test_a_pool_that_does_not_exist_fails_a_new_stack_at_the_custom_resource(sandbox: SandboxDeployment) -> None:
     # GIVEN the packaged template sam deploy sent for the sandbox
     cloudformation = sandbox.client("cloudformation")
-    body = cloudformation.get_template(StackName=sandbox.stack_name, TemplateStage="Original")["TemplateBody"]
+    template_url = sandbox_template_url(sandbox)
 
     # WHEN a stack is created onto a pool ID that names no pool
     started = time.monotonic()
     cloudformation.create_stack(
         StackName="sms-otp-missing-pool",
-        TemplateBody=body if isinstance(body, str) else json.dumps(body),
+        TemplateURL=template_url,
         Parameters=[
             {"ParameterKey": "ExistingUserPoolId", "ParameterValue": "us-east-1_Missing123"},
             {"ParameterKey": "TestMode", "ParameterValue": "true"},

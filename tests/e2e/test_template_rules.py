@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from botocore.exceptions import ClientError
 
 from sms_otp_client.sandbox import SandboxDeployment
+from tests.e2e.conftest import sandbox_template_url
 
 pytestmark = pytest.mark.e2e
 
@@ -35,13 +34,13 @@ def test_a_parameter_set_a_rule_forbids_is_refused_before_anything_is_created(
 ):
     # GIVEN the packaged template sam deploy sent for the sandbox (code in the emulator's S3)
     cloudformation = sandbox.client("cloudformation")
-    body = cloudformation.get_template(StackName=sandbox.stack_name, TemplateStage="Original")["TemplateBody"]
+    template_url = sandbox_template_url(sandbox)
 
     # WHEN a stack is created from it with a parameter set a rule forbids
     with pytest.raises(ClientError) as refusal:
         cloudformation.create_stack(
             StackName=STACK_NAME,
-            TemplateBody=body if isinstance(body, str) else json.dumps(body),
+            TemplateURL=template_url,
             Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
         )

@@ -13,9 +13,10 @@ pytestmark = pytest.mark.unit
 
 ROOT = Path(__file__).resolve().parents[3]
 SOURCES = (ROOT / "layers" / "sms_otp" / "sms_otp", ROOT / "src")
-# Clients the libraries build themselves: the Encryption SDK's KMS key provider (Custom SMS Sender) and
-# the X-Ray SDK's sampling connector (EnableTracing=true).
-LIBRARY_CLIENTS = {"kms", "xray"}
+# Clients the libraries build themselves: the Encryption SDK's KMS key provider (Custom SMS Sender), the
+# X-Ray SDK's sampling connector (EnableTracing=true), and crhelper's Lambda, EventBridge and CloudWatch Logs
+# clients (built when the custom resource's container starts, whatever the request).
+LIBRARY_CLIENTS = {"events", "kms", "lambda", "logs", "xray"}
 
 
 def clients_the_code_builds() -> set[str]:
