@@ -177,7 +177,7 @@ def _budget_items(sandbox: SandboxDeployment, keys: list[str]) -> dict[str, dict
 @pytest.fixture
 def spent_fresh_share(known_sandbox: SandboxDeployment, limits: DynamoDbLimitStore) -> Iterator[list[str]]:
     """The fresh share spent by the spread attack, in this hour and the next (so the turn of the hour changes nothing);
-    the counters put back afterwards, so the other tests here may run in any order. Yields the numbers it sent to."""
+    the counters put back afterwards, so the other tests here may run in any order. Yields the area codes it sent to."""
     from sms_otp.limits.errors import BudgetExhaustedError
     from sms_otp.limits.keys import FRESH_SHARE, budget_keys, country_share
 
