@@ -6,19 +6,12 @@ import boto3
 
 from sms_otp.core.settings import LimitPolicy
 from sms_otp.limits.store import DynamoDbLimitStore
+from tests.testkit.clock import FakeClock
 
 PHONE = "+14155550123"
 OTHER_PHONE = "+14155550124"
 START = 1_800_000_000
 DEFAULTS = LimitPolicy()
-
-
-class FakeClock:
-    def __init__(self, now: int = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return float(self.now)
 
 
 def store(policy: LimitPolicy = DEFAULTS, clock: FakeClock | None = None, table: str = "sms-otp-limits") -> DynamoDbLimitStore:

@@ -20,6 +20,7 @@ import pytest
 from sms_otp.core.phone_numbers import number_prefix
 from sms_otp.limits.errors import LimitExceededError, RefusalError
 from sms_otp.sign_in.custom_auth import LatencyMimic
+from tests.testkit.clock import FakeClock
 from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
 from tests.testkit.events import Event, EventLoader
 from tests.testkit.lambda_context import FakeLambdaContext
@@ -32,17 +33,9 @@ DAY = 86_400
 POOL_ID = "us-east-1_EXAMPLE11"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return float(self.now)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

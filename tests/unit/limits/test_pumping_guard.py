@@ -17,6 +17,7 @@ from sms_otp.limits.keys import subject_key
 from sms_otp.limits.pumping import RangeWindow, next_stop, send_cap
 from sms_otp.limits.store import DynamoDbLimitStore
 from tests.testkit.atomic_requests import AtomicRequests
+from tests.testkit.clock import FakeClock
 from tests.testkit.metrics import metric_dimensions
 from tests.testkit.template import load_template, resource_properties
 
@@ -25,14 +26,6 @@ pytestmark = pytest.mark.unit
 START = 1_800_000_000  # the start of a ten-minute bucket
 RANGE = "+1415"
 DEFAULTS = LimitPolicy()  # at least 10 codes, then 20 % completed; 15 minutes' cool-off
-
-
-class FakeClock:
-    def __init__(self, now: int = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return float(self.now)
 
 
 def store(policy: LimitPolicy = DEFAULTS, clock: FakeClock | None = None, client: Any = None) -> DynamoDbLimitStore:

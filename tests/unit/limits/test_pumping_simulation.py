@@ -24,6 +24,7 @@ from moto.backends import get_backend
 
 from sms_otp.core.phone_numbers import number_prefix, validate_destination
 from sms_otp.limits.errors import LimitExceededError, RangeStoppedError
+from tests.testkit.clock import FakeClock
 from tests.testkit.events import EventLoader
 from tests.unit.conftest import ACCOUNT_ID, REGION, TEST_MODE_TOPIC_ARN, TEST_MODE_TOPIC_NAME
 
@@ -39,14 +40,6 @@ AREA_CODES = [
     for code in map(str, range(201, 400))
     if phonenumbers.is_valid_number(phonenumbers.parse(f"+1{code}3000000")) and f"+1{code}" not in ATTACKED
 ][:50]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return float(self.now)
 
 
 @dataclass(order=True)
@@ -133,7 +126,7 @@ def test_the_guard_stops_each_pumped_range_after_its_minimum_and_no_real_user_no
     # and the hour's timeline: 500 pumped numbers over 5 ranges, 300 real users over 50 ranges
     create = load_handler("create_auth_challenge", KNOWN_NUMBERS_SHARE_PERCENT="0", STACK_MESSAGES_PER_HOUR="1000000")
     post_authentication = load_handler("post_authentication")
-    clock = FakeClock()
+    clock = FakeClock(START)
     create.LIMITS.clock = post_authentication.LIMITS.clock = clock
     steps = timeline(random.Random(20261201))  # noqa: S311 - a fixed timeline, not a secret
     for step in steps:

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 
 from sms_otp.core.errors import DeliveryError
 from sms_otp.sending.exactly_once import CLAIM_SECONDS, DELIVERY_KEY_PREFIX
+from tests.testkit.clock import FakeClock
 from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
 from tests.testkit.events import Event, EventLoader
 from tests.testkit.lambda_context import FakeLambdaContext
@@ -31,14 +32,6 @@ THROTTLED = {"Error": {"Code": "Throttling"}, "ResponseMetadata": {"HTTPStatusCo
 # Lambda waits about a minute before the first retry of an asynchronous invocation and two before the second:
 # past the number's interval between messages, so the limits alone would let a retry through.
 WAIT_BEFORE_RETRIES_SECONDS = (60, 120)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000
-
-    def __call__(self) -> float:
-        return float(self.now)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 
 from sms_otp.core.observability import count_refusal
 from sms_otp.limits.errors import SendLimitError
+from tests.testkit.clock import FakeClock
 from tests.testkit.cognito_encryption import ENCRYPTION_SDK_NOISE, Encrypt
 from tests.testkit.events import Event, EventLoader
 from tests.testkit.lambda_context import FakeLambdaContext
@@ -24,14 +25,6 @@ pytestmark = [
 
 POOL_ID = "us-east-1_EXAMPLE11"
 START = 1_800_000_000
-
-
-class FakeClock:
-    def __init__(self, now: int = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return float(self.now)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import pytest
 
 from sms_otp.sign_in.custom_auth import LatencyMimic
 from tests.unit.sign_in.custom_auth_kit import (
+    NOW,
     FakeClock,
     FakeSleep,
     TextOutbox,
@@ -29,4 +30,4 @@ def latency(sleep: FakeSleep) -> LatencyMimic:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(NOW)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from sms_otp.core.settings import Settings
 from sms_otp.sign_in.custom_auth import LatencyMimic, create_auth_challenge, verify_auth_challenge
+from tests.testkit.clock import FakeClock
 from tests.testkit.events import Event, EventLoader
 from tests.testkit.fake_limits import FakeLimits
 
@@ -47,17 +48,6 @@ class FakeSleep:
 
     def __call__(self, seconds: float) -> None:
         self.durations.append(seconds)
-
-
-class FakeClock:
-    def __init__(self, now: float = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def run_create(
