@@ -3,7 +3,7 @@
 A botocore event hook on every client (``before-call`` / ``after-call``) records each call's
 operation, thread and interval. The depth of a trigger's critical path counts calls one after
 another: calls that overlap in time (run in threads) count once. Three scenarios, production
-mode (TEST_MODE=false, SMS through SNS to the phone), every other setting at its default:
+mode (TEST_MODE=false, SMS through SNS to the phone), a budget the runs cannot spend, every other setting at its default:
 
 - a new user's sign-in: Pre sign-up, Define, Create (first round), Verify, Define, Post
   Authentication (which marks the phone verified);
@@ -134,6 +134,8 @@ def environment(key_arn: str) -> dict[str, str]:
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "TEST_MODE": "false",
+        # Every run's numbers share a calling code: a budget the runs of one hour cannot spend (its size changes no call).
+        "STACK_MESSAGES_PER_HOUR": "10000",
         "LIMITS_TABLE_NAME": TABLE,
         "SMS_KEY_ARN": key_arn,
         "POWERTOOLS_SERVICE_NAME": "cognito-sms-otp",
