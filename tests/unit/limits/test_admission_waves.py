@@ -133,11 +133,12 @@ def test_a_lost_race_gives_back_the_counters_and_keeps_the_claim_for_the_next_at
 
 
 def test_a_claim_that_refuses_gives_back_the_admission(aws: None) -> None:
-    # GIVEN a claim that finds its message sent already (Lambda's retry of a publish that may have gone out)
+    # GIVEN a claim that finds its message sent already (Lambda's retry of a publish that may have gone out), as the range fills
     limits = store()
+    limits.client = FillingTheRange(limits.client)
     claim = RecordingClaim(refusal=DeliveryError("sent already", retryable=False, may_have_been_sent=False))
 
-    # WHEN / THEN the admission raises the claim's refusal, and holds nothing
+    # WHEN / THEN the admission raises the claim's refusal (not the range's), and holds nothing
     with pytest.raises(DeliveryError, match="sent already"):
         limits.admit(PHONE, new_round=False, send=True, number_range=RANGE, phone_number=PHONE, alongside=claim)
     assert (sends_held(), sent_counts(), claim.undone) == (0, {}, 0)
