@@ -22,6 +22,11 @@ one :class:`Deadline`: the Lambda context's remaining time less
 at the deadline is abandoned, not stopped: it goes on in the background, and a
 publish abandoned that way may still send its message.
 
+Requests that do not depend on each other go out side by side (:func:`together`,
+on a pool of threads built once per container): a person waits for the round
+trips one after another, not for the requests. Each runs its calls with
+:meth:`Deadline.inline`, and ``together`` waits for them until the deadline.
+
 The Custom SMS Sender is invoked asynchronously and has 15 seconds (its Lambda
 timeout in the template): its KMS calls, made by the Encryption SDK, get longer
 timeouts (2 s to connect, 3 s to read, 2 attempts), and its SNS and DynamoDB
