@@ -26,9 +26,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     send_custom_sms(
         event,
         decryptor=DECRYPTOR,
-        send_text=DELIVERIES.once(context.aws_request_id, PUBLISHER.send),
+        send_text=PUBLISHER.send,
         limits=LIMITS,
         allowed_country_codes=SETTINGS.allowed_country_codes,
         trust_phone_number_verified=SETTINGS.trust_phone_number_verified,
+        claim=DELIVERIES.claim_of(context.aws_request_id),
     )
     return event

@@ -60,6 +60,7 @@ class FakeLimits(LimitStore):
         phone_number: str | None = None,
         verified: bool = False,
         account: str | None = None,
+        alongside: Any = None,
     ) -> Any:
         if self.refusal is not None:
             raise self.refusal

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.exceptions import ClientError
 
 from sms_otp.core.errors import PhoneNumberNotAllowedError
 from sms_otp.limits.errors import LimitStoreUnavailableError, SendLimitError
+from sms_otp.limits.keys import subject_key
 from sms_otp.limits.store import DynamoDbLimitStore
 from tests.testkit.cognito_encryption import Encrypt
 from tests.testkit.events import EventLoader
@@ -109,23 +111,47 @@ def test_an_unreachable_limit_store_means_no_code(
     assert sns_outbox.sms_messages() == []
 
 
+class LosingTheFirstPut:
+    """The moto client, except that another invocation writes the number's item just before our first write of it."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.lost = False
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def batch_get_item(self, **request: Any) -> Any:
+        self.reads += 1
+        return self._client.batch_get_item(**request)
+
+    def put_item(self, **request: Any) -> Any:
+        if request["Item"]["pk"]["S"].startswith("subject#") and not self.lost:
+            self.lost = True
+            raise ClientError({"Error": {"Code": "ConditionalCheckFailedException", "Message": "lost"}}, "PutItem")  # type: ignore[arg-type]
+        return self._client.put_item(**request)
+
+
 def test_a_lost_race_on_the_numbers_item_is_retried_not_an_outage(aws: None) -> None:
     # GIVEN another invocation writing the number's item between our read and our write, once
-    client = boto3.client("dynamodb", region_name="us-east-1")
+    client = LosingTheFirstPut(boto3.client("dynamodb", region_name="us-east-1"))
     limits = DynamoDbLimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
-    with Stubber(client) as stub:
-        stub.add_response("batch_get_item", {"Responses": {"sms-otp-limits": []}})
-        stub.add_response("get_item", {})
-        stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException")
-        stub.add_response("get_item", {})
-        stub.add_response("put_item", {})
-        stub.add_response("update_item", {})
 
-        # WHEN a message is asked for
-        limits.admit(PHONE, new_round=True, send=True)
+    # WHEN a message is asked for
+    limits.admit(PHONE, new_round=True, send=True, phone_number=PHONE, number_range="+1415")
 
-        # THEN the item was read and written again, the budget spent once, and the message admitted
-        stub.assert_no_pending_responses()
+    # THEN everything was read and decided again, and the message admitted
+    assert client.reads == 2
+    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName="sms-otp-limits")["Items"]
+    [subject] = [item for item in items if item["pk"]["S"] == subject_key(PHONE)]
+    assert len(subject["sent_at"]["L"]) == 1
+    # AND what the lost attempt took beside its write was given back: the budget, its country and the range count it once
+    counted: Counter[str] = Counter()
+    for item in items:
+        kind = item["pk"]["S"].split("#")[0] + ("#country" if "#country+" in item["pk"]["S"] else "")
+        counted[kind] += int(item.get("sent", {}).get("N", "0"))
+    assert +counted == {"budget": 1, "budget#country": 1, "pumping": 1}
 
 
 def test_cognitos_own_messages_do_not_reveal_who_has_an_account(

@@ -7,13 +7,13 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from sms_otp.core.settings import LimitPolicy
 from sms_otp.limits.errors import BudgetExhaustedError, LimitStoreUnavailableError, LockedOutError, SendLimitError
 from sms_otp.limits.keys import subject_key
 from sms_otp.limits.store import DynamoDbLimitStore
-from sms_otp.limits.table import WRITE_ATTEMPTS
 from tests.testkit.atomic_requests import AtomicRequests
 from tests.testkit.metrics import metric_dimensions
 from tests.unit.limits.limits_kit import DEFAULTS, OTHER_PHONE, PHONE, FakeClock, store
@@ -206,25 +206,38 @@ def test_each_refusal_is_counted_by_its_reason(aws: None, logs: Any) -> None:
     assert len(metric_dimensions(logs.stdout, "SendRefusals")) == 4
 
 
-def test_a_store_that_stays_contended_refuses_and_alerts(aws: None, logs: Any) -> None:
-    # GIVEN every write losing its race (another invocation always changed the item first)
-    client = boto3.client("dynamodb", region_name="us-east-1")
-    limits = DynamoDbLimitStore("sms-otp-limits", DEFAULTS, client, FakeClock(), sleep=lambda _seconds: None)
-    with Stubber(client) as stub:
-        stub.add_response("batch_get_item", {"Responses": {"sms-otp-limits": []}})
-        for _ in range(WRITE_ATTEMPTS):
-            stub.add_response("get_item", {})
-            stub.add_client_error("put_item", service_error_code="ConditionalCheckFailedException")
+class AlwaysLosing:
+    """The moto client, except that another invocation always changed the number's item just before our write."""
 
-        # WHEN a message is asked for
-        with pytest.raises(LimitStoreUnavailableError):
-            limits.admit(PHONE, new_round=True, send=True)
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def put_item(self, **request: Any) -> Any:
+        if request["Item"]["pk"]["S"].startswith("subject#"):
+            raise ClientError({"Error": {"Code": "ConditionalCheckFailedException", "Message": "lost"}}, "PutItem")  # type: ignore[arg-type]
+        return self._client.put_item(**request)
+
+
+def test_a_store_that_stays_contended_refuses_and_alerts(aws: None, logs: Any) -> None:
+    # GIVEN every write of the number's item losing its race (another invocation always changed the item first)
+    limits = store()
+    limits.client = AlwaysLosing(limits.client)
+
+    # WHEN a message is asked for
+    with pytest.raises(LimitStoreUnavailableError):
+        limits.admit(PHONE, new_round=True, send=True)
 
     # THEN it is refused (fail closed), logged, and the alarm's metric is emitted
     assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == [
         "The limit store stayed contended; nothing is sent"
     ]
     assert '"LimitStoreFailures":[1.0]' in logs.stdout
+    # AND each attempt gave back the budget it took beside its lost write
+    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName="sms-otp-limits")["Items"]
+    assert sum(int(item.get("sent", {}).get("N", "0")) for item in items) == 0
 
 
 def test_a_failed_reset_is_logged_and_alerts(aws: None, logs: Any) -> None:

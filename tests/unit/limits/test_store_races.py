@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import Counter
 from typing import Any
@@ -29,13 +30,17 @@ pytestmark = pytest.mark.unit
 # ---------------------------------------------------------------- no item that every send writes ---
 
 
+# The invocation a request is made for: its writes run side by side in the store's threads, in a copy of its context.
+INVOCATION: contextvars.ContextVar[str] = contextvars.ContextVar("invocation")
+
+
 class RecordingWrites:
-    """Atomic requests (see AtomicRequests) that also note, per thread, the key of every item written."""
+    """Atomic requests (see AtomicRequests) that also note, per invocation, the key of every item written."""
 
     def __init__(self, client: Any) -> None:
         self._atomic = AtomicRequests(client)
         self._lock = threading.Lock()
-        self.written: dict[int, set[str]] = {}
+        self.written: dict[str, set[str]] = {}
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._atomic, name)
@@ -52,7 +57,7 @@ class RecordingWrites:
                     for action in request["TransactItems"]
                 ]
             with self._lock:
-                self.written.setdefault(threading.get_ident(), set()).update(keys)
+                self.written.setdefault(INVOCATION.get(), set()).update(keys)
             return method(**request)
 
         return call
@@ -70,6 +75,7 @@ def test_concurrent_sends_to_distinct_numbers_never_contend_and_share_no_item(aw
     lock = threading.Lock()
 
     def send(number: str) -> None:
+        INVOCATION.set(number)
         barrier.wait()
         try:
             limits.admit(number, new_round=True, send=True, number_range=number_prefix(number))

@@ -15,13 +15,13 @@ pytestmark = pytest.mark.unit
 
 # (phase, scenario, "module:event"): (AWS calls, depth of the critical path). Define, Verify and Pre sign-up call nothing.
 EXPECTED = {
-    ("cold", "new user", "create_auth_challenge:create_auth_challenge"): (8, 8),
-    ("cold", "new user", "post_authentication:post_authentication"): (6, 6),
-    ("warm", "new user", "create_auth_challenge:create_auth_challenge"): (8, 8),
-    ("warm", "new user", "post_authentication:post_authentication"): (5, 5),
-    ("warm", "returning user", "create_auth_challenge:create_auth_challenge"): (8, 8),
-    ("warm", "returning user", "post_authentication:post_authentication"): (3, 3),
-    ("warm", "sender code", "custom_sms_sender:custom_sms_sender_sign_up"): (9, 8),
+    ("cold", "new user", "create_auth_challenge:create_auth_challenge"): (7, 3),
+    ("cold", "new user", "post_authentication:post_authentication"): (7, 2),
+    ("warm", "new user", "create_auth_challenge:create_auth_challenge"): (7, 3),
+    ("warm", "new user", "post_authentication:post_authentication"): (6, 2),
+    ("warm", "returning user", "create_auth_challenge:create_auth_challenge"): (7, 3),
+    ("warm", "returning user", "post_authentication:post_authentication"): (4, 2),
+    ("warm", "sender code", "custom_sms_sender:custom_sms_sender_sign_up"): (8, 3),
 }
 
 

@@ -15,8 +15,10 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
 
-from sms_otp.sign_in.code_destinations import DESTINATION_KEY_PREFIX
+from sms_otp.core.errors import DeliveryError
+from sms_otp.sign_in.code_destinations import DESTINATION_KEY_PREFIX, number_fingerprint
 from tests.testkit.events import Event, EventLoader
 from tests.testkit.lambda_context import FakeLambdaContext
 
@@ -157,3 +159,64 @@ def test_the_table_holds_no_number_and_no_user_name_in_clear(
     assert USERNAME not in str(record)
     assert pool.attributes()["sub"] not in str(record)
     assert int(record["expires_at"]["N"]) - create.CODE_DESTINATIONS.clock() <= create.SETTINGS.otp_ttl_seconds + 60
+
+
+THROTTLED = {"Error": {"Code": "Throttling", "Message": "slow down"}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+
+def failing_publishes(create: ModuleType, failure: Exception) -> Callable[[], None]:
+    """Every publish of Create fails with ``failure`` until the returned function is called."""
+
+    def fail(**_kwargs: object) -> None:
+        raise failure
+
+    events = create.PUBLISHER.client.meta.events
+    events.register("before-send.sns.Publish", fail, unique_id="publish-fails")
+    return lambda: events.unregister("before-send.sns.Publish", unique_id="publish-fails")
+
+
+def destination_records() -> list[dict[str, Any]]:
+    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName="sms-otp-limits")["Items"]
+    return [item for item in items if item["pk"]["S"].startswith(DESTINATION_KEY_PREFIX)]
+
+
+@pytest.mark.parametrize(
+    ("failure", "recorded_after"),
+    [
+        pytest.param(ClientError(THROTTLED, "Publish"), OLD_NUMBER, id="certainly not sent: the earlier record put back"),  # type: ignore[arg-type]
+        pytest.param(ReadTimeoutError(endpoint_url="https://sns.us-east-1.amazonaws.com/"), NEW_NUMBER, id="answer lost: kept"),
+    ],
+)
+def test_a_publish_that_certainly_failed_leaves_the_record_of_the_code_before_it(
+    handlers: tuple[ModuleType, ModuleType], pool: Pool, load_event: EventLoader, failure: Exception, recorded_after: str
+) -> None:
+    # GIVEN a code sent to the user's number, then the number changed, and a new sign-in whose publish fails
+    create, _post_authentication = handlers
+    create.lambda_handler(trigger_event(load_event, "create_auth_challenge", pool), FakeLambdaContext())
+    pool.change_number(NEW_NUMBER)
+    restore = failing_publishes(create, failure)
+
+    # WHEN the new sign-in's code is asked for (its record is written beside the publish)
+    with pytest.raises(DeliveryError):
+        create.lambda_handler(trigger_event(load_event, "create_auth_challenge", pool), FakeLambdaContext())
+    restore()
+
+    # THEN a code that certainly went nowhere leaves the first code's record, and one that may have gone out keeps its own
+    [record] = destination_records()
+    assert record["number"]["S"] == number_fingerprint(recorded_after)
+
+
+def test_a_first_code_that_certainly_failed_leaves_no_record(
+    handlers: tuple[ModuleType, ModuleType], pool: Pool, load_event: EventLoader
+) -> None:
+    # GIVEN a user's first sign-in, whose publish is refused
+    create, _post_authentication = handlers
+    restore = failing_publishes(create, ClientError(THROTTLED, "Publish"))  # type: ignore[arg-type]
+
+    # WHEN the code is asked for
+    with pytest.raises(DeliveryError):
+        create.lambda_handler(trigger_event(load_event, "create_auth_challenge", pool), FakeLambdaContext())
+    restore()
+
+    # THEN no record says a code went to the number
+    assert destination_records() == []

@@ -22,6 +22,11 @@ one :class:`Deadline`: the Lambda context's remaining time less
 at the deadline is abandoned, not stopped: it goes on in the background, and a
 publish abandoned that way may still send its message.
 
+Requests that do not depend on each other go out side by side (:func:`together`,
+on a pool of threads built once per container): a person waits for the round
+trips one after another, not for the requests. Each runs its calls with
+:meth:`Deadline.inline`, and ``together`` waits for them until the deadline.
+
 The Custom SMS Sender is invoked asynchronously and has 15 seconds (its Lambda
 timeout in the template): its KMS calls, made by the Encryption SDK, get longer
 timeouts (2 s to connect, 3 s to read, 2 attempts), and its SNS and DynamoDB
@@ -35,8 +40,10 @@ Cognito and DynamoDB calls may take a few seconds and is tried three times.
 from __future__ import annotations
 
 import concurrent.futures
+import contextvars
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from botocore.config import Config
@@ -59,6 +66,8 @@ Result = TypeVar("Result")
 # Calls under a deadline run here so the invocation can stop waiting for them; an abandoned call
 # keeps its worker until botocore's own timeouts end it, hence more than one.
 _CALLS = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="aws-call")
+# Requests that do not depend on each other run side by side here (see together); one per container.
+_TOGETHER = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="aws-together")
 
 
 class LambdaContext(Protocol):
@@ -76,9 +85,10 @@ class Deadline:
     (:meth:`unbounded`) makes the call directly, in the caller's thread.
     """
 
-    def __init__(self, expires_at: float | None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, expires_at: float | None, clock: Callable[[], float] = time.monotonic, *, inline: bool = False) -> None:
         self._expires_at = expires_at
         self._clock = clock
+        self._inline = inline
 
     @classmethod
     def unbounded(cls) -> Deadline:
@@ -94,7 +104,11 @@ class Deadline:
 
     def with_grace(self, seconds: float = RELEASE_GRACE_SECONDS) -> Deadline:
         """The same deadline ``seconds`` later: for tidying up (giving back an allowance) after a refusal."""
-        return self if self._expires_at is None else Deadline(self._expires_at + seconds, self._clock)
+        return self if self._expires_at is None else Deadline(self._expires_at + seconds, self._clock, inline=self._inline)
+
+    def inline(self) -> Deadline:
+        """The same deadline, whose calls run in the caller's thread: for calls already run by :func:`together`, which waits for them."""
+        return Deadline(self._expires_at, self._clock, inline=True)
 
     def remaining(self) -> float | None:
         """Seconds left (``None`` when unbounded); zero or less once past."""
@@ -107,6 +121,8 @@ class Deadline:
             return operation(*args, **kwargs)
         if remaining <= 0:
             raise DeadlineExceededError(abandoned=False)
+        if self._inline:
+            return operation(*args, **kwargs)
         pending = _CALLS.submit(operation, *args, **kwargs)
         try:
             return pending.result(timeout=remaining)
@@ -114,3 +130,43 @@ class Deadline:
             # A call still queued behind abandoned ones never starts; one under way goes on without us.
             abandoned = not pending.cancel()
             raise DeadlineExceededError(abandoned=abandoned) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome[Value]:
+    """How one of the tasks run :func:`together` ended: its value, its error, or still running at the deadline."""
+
+    value: Value | None = None
+    error: BaseException | None = None
+    finished: bool = True
+    # Still running at the deadline (it may complete): not finished, and not merely never started.
+    abandoned: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        return self.finished and self.error is None
+
+
+def together[Value](tasks: Sequence[Callable[[], Value]], deadline: Deadline) -> list[Outcome[Value]]:
+    """Run ``tasks`` side by side (one round trip for all of them) and wait for them until ``deadline``.
+
+    Each task's outcome is returned in order, never raised. A task should make its
+    calls with :meth:`Deadline.inline`: it already runs apart, and no call of it
+    starts past the deadline. One still running at the deadline goes on in the
+    background (``abandoned``); one that never started is cancelled.
+    """
+    remaining = deadline.remaining()
+    if remaining is not None and remaining <= 0:
+        return [Outcome(finished=False) for _task in tasks]
+    # Each task runs in a copy of the caller's context (its logging keys, its tracing segment).
+    pending = [_TOGETHER.submit(contextvars.copy_context().run, task) for task in tasks]
+    done, _running = concurrent.futures.wait(pending, timeout=remaining)
+    outcomes: list[Outcome[Value]] = []
+    for future in pending:
+        if future not in done:
+            outcomes.append(Outcome(finished=False, abandoned=not future.cancel()))
+        elif future.exception() is not None:
+            outcomes.append(Outcome(error=future.exception()))
+        else:
+            outcomes.append(Outcome(value=future.result()))
+    return outcomes

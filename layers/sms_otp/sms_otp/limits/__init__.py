@@ -41,6 +41,8 @@ The package, one job a module, each importing only those above it in this list:
 - ``pumping``: the pumping guard's rule per number range.
 - ``table``: the DynamoDB primitives (reads, conditional writes, capped counters).
 - ``range_guard``: the pumping guard against the table.
+- ``admission``: one message's admission: one read, then every write side by side, and what is given back when some fail.
+- ``sign_in_reset``: after a sign-in, the reset, the known record and the range's completion, in two round trips.
 - ``store``: :class:`~sms_otp.limits.store.DynamoDbLimitStore`, which admits, releases and resets.
 - ``protocol``: :class:`~sms_otp.limits.protocol.LimitStore`, what the triggers (and the tests' fakes) rely on.
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from sms_otp.core.time_budget import Deadline
-    from sms_otp.limits.record import Reservation
+    from sms_otp.limits.record import Alongside, Reservation
 
 
 class LimitStore(Protocol):
@@ -24,17 +24,19 @@ class LimitStore(Protocol):
         phone_number: str | None = None,
         verified: bool = False,
         account: str | None = None,
+        alongside: Alongside | None = None,
     ) -> Reservation:
         """Record a round and/or a message for ``subject`` if every limit allows it; raise a refusal otherwise.
 
         A message goes to ``phone_number`` in ``number_range``: known numbers (or ``verified``, when the caller
         vouches for the number) skip the range's guard and spend their own share of the budget; ``account``
-        counts an attribute-verification code against that account's daily cap.
+        counts an attribute-verification code against that account's daily cap; ``alongside`` is written with
+        the admission's own writes, and undone if the message is refused or given back.
         """
         ...
 
     def release(self, reservation: Reservation, deadline: Deadline | None = None) -> None:
-        """Give back what ``reservation`` took, for a message that certainly was not sent (best effort)."""
+        """Give back what ``reservation`` took, and undo its ``alongside``, for a message that certainly was not sent (best effort)."""
         ...
 
     def reset_failures(self, subject: str, *, number_range: str | None = None, verified: bool = False) -> bool:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from sms_otp.core.time_budget import Deadline
 
 DAY_SECONDS = 86_400
 HOUR_SECONDS = 3_600
@@ -47,6 +50,20 @@ class SubjectState:
         }
 
 
+class Alongside(Protocol):
+    """A write that goes out with an admission's own (the code's destination, a message's exactly-once claim).
+
+    :meth:`write` runs once, beside the admission's writes; :meth:`undo` runs when
+    the message certainly does not go out (the admission refused it, or it was
+    given back). ``write`` may raise to refuse the message; the admission then
+    gives back everything else it took.
+    """
+
+    def write(self, deadline: Deadline) -> None: ...
+
+    def undo(self, deadline: Deadline) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Reservation:
     """What one admission took from the limits, so that it can be given back if the message is not sent."""
@@ -61,3 +78,5 @@ class Reservation:
     range_key: str | None = None
     country_key: str | None = None
     account_key: str | None = None
+    # Undone with the rest when the message is given back.
+    alongside: Alongside | None = field(default=None, compare=False)

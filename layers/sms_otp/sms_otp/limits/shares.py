@@ -111,26 +111,28 @@ class Shares:
             raise self.account_spent(now)
         return key
 
-    def spend(self, subject_key: str, budget: Budget, now: int, deadline: Deadline, *, known: bool, calling_code: int | None) -> list[str]:
-        """Take one message from the shares this number may draw on; return the counters' keys (refuse when none has room)."""
-        taken: list[str] = []
-        if known:
-            key = self._take(subject_key, KNOWN_SHARE, budget.known, self.policy.known_share(), now=now, deadline=deadline)
-            if key is not None:
-                return [key]
-        elif calling_code is not None:
-            key = self._take(
-                subject_key, country_share(calling_code), budget.country, self.policy.country_share(), now=now, deadline=deadline
-            )
-            if key is None:
-                raise self.spent("country")
-            taken.append(key)
+    def take_known(self, subject_key: str, budget: Budget, now: int, deadline: Deadline) -> str:
+        """Take a known number's message from its own share, else from the fresh share; return the counter's key."""
+        key = self._take(subject_key, KNOWN_SHARE, budget.known, self.policy.known_share(), now=now, deadline=deadline)
+        if key is None:
+            key = self._take(subject_key, FRESH_SHARE, budget.fresh, self.policy.fresh_share(), now=now, deadline=deadline)
+        if key is None:
+            raise self.spent("known")
+        return key
+
+    def take_fresh(self, subject_key: str, budget: Budget, now: int, deadline: Deadline) -> str:
+        """Take a fresh number's message from the fresh share; return the counter's key."""
         key = self._take(subject_key, FRESH_SHARE, budget.fresh, self.policy.fresh_share(), now=now, deadline=deadline)
         if key is None:
-            for counter in taken:
-                self.table.take_one_back(counter, deadline)
-            raise self.spent("known" if known else "fresh")
-        return [*taken, key]
+            raise self.spent("fresh")
+        return key
+
+    def take_country(self, subject_key: str, budget: Budget, calling_code: int, now: int, deadline: Deadline) -> str:
+        """Take a fresh number's message from its calling code's slice of the fresh share; return the counter's key."""
+        key = self._take(subject_key, country_share(calling_code), budget.country, self.policy.country_share(), now=now, deadline=deadline)
+        if key is None:
+            raise self.spent("country")
+        return key
 
     def _take(self, subject_key: str, share: str, spent: list[int], cap: int, *, now: int, deadline: Deadline) -> str | None:
         caps = shard_caps(cap)

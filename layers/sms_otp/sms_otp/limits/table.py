@@ -40,10 +40,13 @@ class LimitTable:
     name: str
     client: Any
 
-    def read_items(self, keys: list[str], deadline: Deadline) -> dict[str, dict[str, Any]]:
-        """The items of ``keys`` that exist, by key, in one BatchGetItem (keys DynamoDB leaves unread are asked again)."""
+    def read_items(self, keys: list[str], deadline: Deadline, *, consistent: bool = False) -> dict[str, dict[str, Any]]:
+        """The items of ``keys`` that exist, by key, in one BatchGetItem (keys DynamoDB leaves unread are asked again).
+
+        ``consistent``: every item as its last write left it (a number's item, whose version a write is conditional on).
+        """
         found: dict[str, dict[str, Any]] = {}
-        request: dict[str, Any] = {self.name: {"Keys": [{"pk": {"S": key}} for key in keys]}}
+        request: dict[str, Any] = {self.name: {"Keys": [{"pk": {"S": key}} for key in keys], "ConsistentRead": consistent}}
         for _attempt in range(WRITE_ATTEMPTS):
             response = deadline.call(self.client.batch_get_item, RequestItems=request)
             for item in response.get("Responses", {}).get(self.name, []):

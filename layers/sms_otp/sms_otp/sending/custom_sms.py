@@ -34,17 +34,18 @@ from aws_encryption_sdk.identifiers import CommitmentPolicy
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.core.aws_failures import CallRecorder, is_transient
-from sms_otp.core.errors import CodeDecryptionError, DeliveryError, KeyServiceUnavailableError, MalformedEventError, aws_error_code
+from sms_otp.core.errors import CodeDecryptionError, KeyServiceUnavailableError, MalformedEventError, aws_error_code
 from sms_otp.core.events import code_of, phone_number_of, phone_number_verified, string_field, trigger_source_of
 from sms_otp.core.observability import count, logger
 from sms_otp.core.phone_numbers import number_prefix, validate_destination
 from sms_otp.core.time_budget import KMS_CONFIG
 from sms_otp.limits.keys import sender_subject
+from sms_otp.sending.exactly_once import certainly_not_sent
 
 if TYPE_CHECKING:
     from sms_otp.core.events import CognitoEvent
     from sms_otp.limits.protocol import LimitStore
-    from sms_otp.limits.record import Reservation
+    from sms_otp.limits.record import Alongside, Reservation
 
 USER_POOL_CONTEXT_KEY = "userpool-id"
 # One worker per container: decryption overlaps the limits check (see send_custom_sms).
@@ -144,12 +145,17 @@ def send_custom_sms(
     limits: LimitStore,
     allowed_country_codes: frozenset[int],
     trust_phone_number_verified: bool = False,
+    claim: Alongside | None = None,
 ) -> None:
     """Decrypt the event's code, word the message for its trigger source and send it, within the limits.
 
     Every message meets the same admission as a sign-in code (:mod:`sms_otp.limits.shares`): a fresh number
     the pumping guard of its range and the fresh shares of the budget, a known one its own share. A code to
     verify a phone number also counts against the account's daily cap, whatever number it goes to.
+    ``claim`` (the exactly-once claim of the publish, :mod:`sms_otp.sending.exactly_once`) is written
+    beside the admission's writes, and undone with them when the message certainly does not go out.
+
+    Three round trips: KMS's decryption beside the admission's read, the admission's writes, the publish.
     """
     trigger_source = trigger_source_of(event, TRIGGER_SOURCES)
     user_pool_id = string_field(event, "userPoolId")
@@ -169,11 +175,13 @@ def send_custom_sms(
     # Reserve, then give back what did not go out, rather than count only what SNS took: counting after
     # the send would let concurrent invocations (Lambda's retries, Cognito's duplicates) all pass the
     # check before any is counted; a reservation is a cap they can never exceed together.
-    reservation, code = _decrypt_within_limits(ciphertext, user_pool_id, subject, admission, decryptor=decryptor, limits=limits)
+    reservation, code = _decrypt_within_limits(
+        ciphertext, user_pool_id, subject, admission, decryptor=decryptor, limits=limits, claim=claim
+    )
     try:
         send_text(phone_number, sms_text(trigger_source, code, phone_number), trigger_source=trigger_source)
-    except DeliveryError as error:
-        if not error.may_have_been_sent:
+    except BaseException as error:
+        if certainly_not_sent(error):
             limits.release(reservation)
         raise
     count("CodesDelivered" if code is not None else "NotificationsDelivered")
@@ -191,7 +199,14 @@ class _Admission:
 
 
 def _decrypt_within_limits(
-    ciphertext: str | None, user_pool_id: str, subject: str, admission: _Admission, *, decryptor: CodeDecryptor, limits: LimitStore
+    ciphertext: str | None,
+    user_pool_id: str,
+    subject: str,
+    admission: _Admission,
+    *,
+    decryptor: CodeDecryptor,
+    limits: LimitStore,
+    claim: Alongside | None,
 ) -> tuple[Reservation, str | None]:
     """Reserve one more message under ``subject`` and decrypt ``ciphertext`` (if any) meanwhile.
 
@@ -209,6 +224,7 @@ def _decrypt_within_limits(
             phone_number=admission.phone_number,
             verified=admission.verified,
             account=admission.account,
+            alongside=claim,
         )
     except BaseException:
         if pending_code is not None:

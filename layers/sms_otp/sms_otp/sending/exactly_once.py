@@ -7,15 +7,17 @@ retry a minute later would send the same code again.
 
 So each publish is claimed first: a conditional write of ``delivery#<request id>``
 to the limits table, which succeeds only if no earlier attempt of the same
-invocation claimed it. A publish that certainly did not reach SNS marks its claim
-*unsent*, so Lambda's retry claims it again and sends, as before. A publish that
-may have reached SNS leaves the claim standing, and the retry ends quietly with
-:class:`AlreadySentError`: nothing goes out twice. An attempt that dies mid-publish
-(a timeout of the function itself) also leaves its claim: at most one text, never two.
-
-The claim is the last thing before the publish, so every failure before it
-(decryption, the limits) leaves nothing to undo. Claims expire with the table's
-TTL, after Lambda has stopped retrying (six hours at most).
+invocation claimed it. The claim goes out beside the admission's own writes (it
+is the admission's :class:`~sms_otp.limits.record.Alongside`: one round trip for
+both), and is undone with the rest of the reservation: a message the limits
+refuse, whose code cannot be decrypted, or whose publish certainly did not reach
+SNS marks its claim *unsent*, so Lambda's retry claims it again and sends, as
+before. A publish that may have reached SNS leaves the claim standing, and the
+retry ends quietly with :class:`AlreadySentError` (and gives back what its own
+admission took): nothing goes out twice. An attempt that dies mid-publish (a
+timeout of the function itself), or whose unsent mark fails, also leaves its
+claim: at most one text, never two. Claims expire with the table's TTL, after
+Lambda has stopped retrying (six hours at most).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -31,13 +33,14 @@ from sms_otp.core.errors import DeadlineExceededError, DeliveryError, SmsOtpErro
 from sms_otp.core.observability import count, count_for_alarm, logger
 from sms_otp.limits.table import dynamodb_client
 
+if TYPE_CHECKING:
+    from sms_otp.core.time_budget import Deadline
+
 DELIVERY_KEY_PREFIX = "delivery#"
 CLAIM_SECONDS = 7 * 3600
 """How long a claim is kept: past Lambda's longest retry window for an asynchronous event (six hours)."""
 CLAIMED = "claimed"
 UNSENT = "unsent"
-
-Sent = TypeVar("Sent")
 
 
 class AlreadySentError(DeliveryError):
@@ -74,19 +77,9 @@ class DeliveryLedger:
         if self.client is None:
             self.client = dynamodb_client()
 
-    def once(self, request_id: str, send_text: Callable[..., Sent]) -> Callable[..., Sent]:
-        """``send_text``, claimed under ``request_id`` before it publishes (see the module's docstring)."""
-
-        def send_once(*args: Any, **kwargs: Any) -> Sent:
-            self.claim(request_id)
-            try:
-                return send_text(*args, **kwargs)
-            except BaseException as error:
-                if certainly_not_sent(error):
-                    self.release(request_id)
-                raise
-
-        return send_once
+    def claim_of(self, request_id: str) -> Claim:
+        """The claim of ``request_id``'s publish, to write beside the admission of its message."""
+        return Claim(self, request_id)
 
     def claim(self, request_id: str) -> None:
         """Claim the publish of ``request_id``; raise :class:`AlreadySentError` if an earlier attempt may have sent it.
@@ -133,3 +126,17 @@ class DeliveryLedger:
         logger.error("Could not claim the message before sending it; nothing is sent", extra={"error_code": aws_error_code(error)})
         count_for_alarm("LimitStoreFailures")
         raise DeliveryError(retryable=True, may_have_been_sent=False) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One invocation's claim, as the admission writes and undoes it (:class:`~sms_otp.limits.record.Alongside`)."""
+
+    ledger: DeliveryLedger
+    request_id: str
+
+    def write(self, deadline: Deadline) -> None:  # noqa: ARG002 - the sender has no deadline but its Lambda timeout
+        self.ledger.claim(self.request_id)
+
+    def undo(self, deadline: Deadline) -> None:  # noqa: ARG002
+        self.ledger.release(self.request_id)

@@ -17,10 +17,16 @@ Auth Challenge recorded when it sent the code (:mod:`sms_otp.sign_in.code_destin
 
 A failure of the Cognito API or of the limits table here is logged and counted
 but does not fail the sign-in: the code was right, and the next sign-in tries again.
+
+Two round trips: the app client's flows (once per container), the code's
+destination and the limits' reset side by side, then the attribute update beside
+the limits' known record and completion.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 import functools
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +37,7 @@ from sms_otp.core.errors import InvalidPhoneNumberError, aws_error_code
 from sms_otp.core.events import client_id_of, optional_phone_number_of, phone_number_verified, string_field
 from sms_otp.core.observability import count, logger
 from sms_otp.core.phone_numbers import number_prefix
-from sms_otp.core.time_budget import COGNITO_CONFIG
+from sms_otp.core.time_budget import COGNITO_CONFIG, Deadline, together
 from sms_otp.sign_in.code_destinations import user_of
 
 if TYPE_CHECKING:
@@ -41,6 +47,8 @@ if TYPE_CHECKING:
 
 # Flows under which every sign-in that reaches Post Authentication was one by code.
 CODE_ONLY_FLOWS = frozenset({"ALLOW_CUSTOM_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "CUSTOM_AUTH_FLOW_ONLY"})
+# One worker per container: the phone's verification runs beside the limits' reset (see post_authentication).
+_VERIFYING = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify-phone")
 
 
 @functools.cache
@@ -73,11 +81,21 @@ def mark_phone_verified(event: CognitoEvent, *, cognito_client: Any, client_flow
     if phone_number is None or phone_number_verified(event):
         # Only a user with a phone number can have signed in by code.
         return False
+    # The client's flows (asked once per container) and the code's destination, side by side.
+    flows, received = together(
+        [
+            lambda: client_flows.code_only(user_pool_id, client_id),
+            lambda: code_destinations.received_code(user_pool_id, user_of(event), phone_number),
+        ],
+        Deadline.unbounded(),
+    )
     try:
-        if not client_flows.code_only(user_pool_id, client_id):
+        if flows.error is not None:
+            raise flows.error
+        if not flows.value:
             logger.info("Phone left unverified: this app client also allows sign-in without a code")
             return False
-        if not code_destinations.received_code(user_pool_id, user_of(event), phone_number):
+        if not received.value:
             logger.warning("Phone left unverified: the sign-in code did not go to the user's number now")
             count("PhoneVerificationsRefused")
             return False
@@ -114,8 +132,18 @@ def post_authentication(
         return
     # Read before marking: a number verified by this sign-in is known through the code it was sent.
     verified = trust_phone_number_verified and phone_number_verified(event)
-    mark_phone_verified(event, cognito_client=cognito_client, client_flows=client_flows, code_destinations=code_destinations)
-    limits.reset_failures(phone_number, number_range=_number_range(phone_number), verified=verified)
+    # Every field the verification reads, read before anything is written: a malformed event changes nothing.
+    client_id_of(event), string_field(event, "userPoolId"), string_field(event, "userName")
+    marking = _VERIFYING.submit(
+        contextvars.copy_context().run,
+        functools.partial(
+            mark_phone_verified, event, cognito_client=cognito_client, client_flows=client_flows, code_destinations=code_destinations
+        ),
+    )
+    try:
+        limits.reset_failures(phone_number, number_range=_number_range(phone_number), verified=verified)
+    finally:
+        marking.result()
 
 
 def _number_range(phone_number: str) -> str | None:
