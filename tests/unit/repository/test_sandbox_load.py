@@ -46,22 +46,28 @@ def test_percentile_of_nothing_is_none_and_a_fraction_outside_zero_to_one_is_ref
 
 
 def test_summary_counts_completed_sign_ins_against_the_planned_ones_and_keeps_first_answers_of_failed_ones() -> None:
-    # GIVEN three sign-ins: two completed, one whose code never came, one whose InitiateAuth failed, of six planned
+    # GIVEN six sign-ins of eight planned, in the order they ended: three completed (person 0 twice), one whose
+    # code never came, one whose InitiateAuth failed, one whose tokens came after the deadline
     timings = [
         SignInTiming(0, completed=True, first_answer_seconds=1.0, total_seconds=2.0),
         SignInTiming(1, completed=True, first_answer_seconds=3.0, total_seconds=4.0),
         SignInTiming(2, completed=False, first_answer_seconds=20.0, total_seconds=None, error="InboxTimeoutError"),
         SignInTiming(3, completed=False, first_answer_seconds=None, total_seconds=None, error="SignInError"),
+        SignInTiming(4, completed=False, first_answer_seconds=2.0, total_seconds=31.0, error="late", stale_codes=1),
+        SignInTiming(0, completed=True, first_answer_seconds=9.0, total_seconds=10.0),
     ]
     # WHEN summarized
-    summary = summarize(timings, planned=6)
+    summary = summarize(timings, planned=8)
     # THEN it counts what was planned, started and completed
-    assert (summary["planned"], summary["started"], summary["completed"]) == (6, 4, 2)
-    # AND the first answers include the failed sign-in's slow one; the whole sign-ins only the completed ones
+    assert (summary["planned"], summary["started"], summary["completed"]) == (8, 6, 3)
+    # AND the first answers include the failed sign-ins' ones; the whole sign-ins only the completed ones
     assert summary["first_answer"] == {"p50": 3.0, "p90": 20.0, "max": 20.0}
-    assert summary["sign_in"] == {"p50": 2.0, "p90": 4.0, "max": 4.0}
-    # AND each kind of failure is counted
-    assert summary["errors"] == {"InboxTimeoutError": 1, "SignInError": 1}
+    assert summary["sign_in"] == {"p50": 4.0, "p90": 10.0, "max": 10.0}
+    # AND the first wave is each person's first sign-in only (person 0's 1.0 s, not their later 9.0 s)
+    assert summary["first_wave"] == {"p50": 2.0, "max": 20.0}
+    # AND each kind of failure and the stale codes are counted
+    assert summary["errors"] == {"InboxTimeoutError": 1, "SignInError": 1, "late": 1}
+    assert summary["stale_codes"] == 1
 
 
 def test_summary_of_no_sign_ins_has_no_percentiles() -> None:
@@ -73,8 +79,11 @@ def test_summary_of_no_sign_ins_has_no_percentiles() -> None:
 
 
 class _FakeClient:
-    def __init__(self, *, fails: bool = False) -> None:
+    """Gives tokens for the code ``right`` (any code when None), another challenge for any other."""
+
+    def __init__(self, *, fails: bool = False, right: str | None = None) -> None:
         self.fails = fails
+        self.right = right
         self.answered: list[str] = []
 
     def start(self, _number: str) -> Challenge:
@@ -82,18 +91,28 @@ class _FakeClient:
             raise SignInError("Too many requests for now: wait a little and try again.")
         return Challenge(session="session", destination="+*******0100", delivery_medium="SMS")
 
-    def answer(self, _number: str, _challenge: Challenge, code: str) -> Tokens:
+    def answer(self, _number: str, challenge: Challenge, code: str) -> Tokens | Challenge:
         self.answered.append(code)
+        if self.right not in (None, code):
+            return challenge
         return Tokens(id_token="id", access_token="access", refresh_token=None, expires_in=3600)
 
 
 class _FakeInbox:
+    """Holds texts with ``codes``, read one by one (the last one again when they run out); a late one may be waiting."""
+
+    def __init__(self, codes: tuple[str, ...] = ("123456",), waiting: tuple[str, ...] = ()) -> None:
+        self.codes = list(codes)
+        self.waiting = list(waiting)
+
     def drain(self) -> list[InboxMessage]:
-        return []
+        drained, self.waiting = self.waiting, []
+        return [InboxMessage(text=f"Your code is {code}", recipient="+12025550100", trigger_source="") for code in drained]
 
     def wait_for_message(self, *, trigger_source: str | None = None, timeout_seconds: float = 20.0) -> InboxMessage:
         assert timeout_seconds > 0
-        return InboxMessage(text="Your code is 123456", recipient="+12025550100", trigger_source=trigger_source or "")
+        code = (self.waiting or self.codes).pop(0) if len(self.waiting) + len(self.codes) > 1 else (self.waiting or self.codes)[0]
+        return InboxMessage(text=f"Your code is {code}", recipient="+12025550100", trigger_source=trigger_source or "")
 
 
 def test_a_sign_in_answers_with_the_code_from_the_inbox_and_completes_with_tokens() -> None:
@@ -108,12 +127,81 @@ def test_a_sign_in_answers_with_the_code_from_the_inbox_and_completes_with_token
     assert timing.total_seconds is not None
 
 
+def test_a_sign_in_empties_the_inbox_first_so_a_text_an_earlier_sign_in_gave_up_on_is_not_taken_for_its_own() -> None:
+    # GIVEN an earlier sign-in's text waiting in the inbox, and this sign-in's own code coming next
+    client = _FakeClient(right="222222")
+    inbox = _FakeInbox(codes=("222222",), waiting=("111111",))
+    # WHEN one sign-in runs
+    timing = sign_in(client, inbox, "+12025550100", person=0)  # type: ignore[arg-type]
+    # THEN it answered with its own code only
+    assert client.answered == ["222222"]
+    assert (timing.completed, timing.stale_codes) == (True, 0)
+
+
+def test_a_sign_in_that_reads_an_earlier_code_arriving_late_answers_with_the_next_text() -> None:
+    # GIVEN an earlier sign-in's code delivered after the inbox was emptied, then this sign-in's own
+    client = _FakeClient(right="222222")
+    inbox = _FakeInbox(codes=("111111", "222222"))
+    # WHEN one sign-in runs
+    timing = sign_in(client, inbox, "+12025550100", person=0)  # type: ignore[arg-type]
+    # THEN the wrong code was followed by the next one, which completed it, and the stale one is counted
+    assert client.answered == ["111111", "222222"]
+    assert (timing.completed, timing.stale_codes) == (True, 1)
+
+
 def test_a_sign_in_whose_initiate_auth_fails_is_not_completed_and_says_why() -> None:
     # GIVEN a client whose InitiateAuth is refused, WHEN one sign-in runs
     timing = sign_in(_FakeClient(fails=True), _FakeInbox(), "+12025550100", person=0)  # type: ignore[arg-type]
     # THEN it did not complete, got no first answer, and the error is named with its sentence
     assert (timing.completed, timing.first_answer_seconds) == (False, None)
     assert timing.error == "SignInError: Too many requests for now: wait a little and try again."
+
+
+class _Clock:
+    """Stands in for the module's ``time``: it moves only when a fake call says it took ``seconds``."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+class _SlowClient(_FakeClient):
+    def __init__(self, clock: _Clock, *, start_seconds: float, answer_seconds: float) -> None:
+        super().__init__()
+        self.clock, self.start_seconds, self.answer_seconds = clock, start_seconds, answer_seconds
+
+    def start(self, number: str) -> Challenge:
+        self.clock.now += self.start_seconds
+        return super().start(number)
+
+    def answer(self, number: str, challenge: Challenge, code: str) -> Tokens | Challenge:
+        self.clock.now += self.answer_seconds
+        return super().answer(number, challenge, code)
+
+
+def test_a_sign_in_whose_tokens_come_after_the_deadline_is_not_completed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an InitiateAuth answered in 10 s and an answer that takes 25 s more (past the 30 s deadline)
+    clock = _Clock()
+    monkeypatch.setattr("bench.sandbox_load.time", clock)
+    client = _SlowClient(clock, start_seconds=10.0, answer_seconds=25.0)
+    # WHEN one sign-in runs
+    timing = sign_in(client, _FakeInbox(), "+12025550100", person=0)  # type: ignore[arg-type]
+    # THEN its tokens came, but late: not completed
+    assert (timing.completed, timing.error, timing.first_answer_seconds, timing.total_seconds) == (False, "late", 10.0, 35.0)
+
+
+def test_a_sign_in_whose_first_answer_comes_after_the_deadline_gives_up_without_reading_a_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an InitiateAuth answered in 31 s
+    clock = _Clock()
+    monkeypatch.setattr("bench.sandbox_load.time", clock)
+    client = _SlowClient(clock, start_seconds=31.0, answer_seconds=0.0)
+    # WHEN one sign-in runs
+    timing = sign_in(client, _FakeInbox(), "+12025550100", person=0)  # type: ignore[arg-type]
+    # THEN it gave up, said why, and answered nothing
+    assert (timing.completed, timing.error, timing.first_answer_seconds) == (False, "late first answer", 31.0)
+    assert client.answered == []
 
 
 def _run(variant: str, completed: int) -> dict[str, Any]:
