@@ -19,7 +19,7 @@ from bench.sandbox_load import (
     summarize,
 )
 from sms_otp_client.auth import Challenge, SignInError, Tokens
-from sms_otp_client.inbox import InboxMessage
+from sms_otp_client.inbox import InboxMessage, InboxTimeoutError
 
 pytestmark = pytest.mark.unit
 
@@ -147,6 +147,18 @@ def test_a_sign_in_that_reads_an_earlier_code_arriving_late_answers_with_the_nex
     # THEN the wrong code was followed by the next one, which completed it, and the stale one is counted
     assert client.answered == ["111111", "222222"]
     assert (timing.completed, timing.stale_codes) == (True, 1)
+
+
+class _SilentInbox(_FakeInbox):
+    def wait_for_message(self, *, trigger_source: str | None = None, timeout_seconds: float = 20.0) -> InboxMessage:
+        raise InboxTimeoutError(f"No message for +12025550100 arrived within {timeout_seconds:.0f} seconds")
+
+
+def test_a_sign_in_whose_text_never_comes_says_so_without_the_number() -> None:
+    # GIVEN an inbox where no text arrives, WHEN one sign-in runs
+    timing = sign_in(_FakeClient(), _SilentInbox(), "+12025550100", person=0)  # type: ignore[arg-type]
+    # THEN it did not complete, and the reason recorded does not hold the phone number
+    assert (timing.completed, timing.error) == (False, "no text in time")
 
 
 def test_a_sign_in_whose_initiate_auth_fails_is_not_completed_and_says_why() -> None:
