@@ -20,6 +20,7 @@ from bench.sandbox_load import (
 )
 from sms_otp_client.auth import Challenge, SignInError, Tokens
 from sms_otp_client.inbox import InboxMessage, InboxTimeoutError
+from sms_otp_client.sandbox import sandbox_parameter_overrides
 
 pytestmark = pytest.mark.unit
 
@@ -252,3 +253,14 @@ def test_the_sandbox_section_runs_only_when_named_and_takes_only_known_variants(
     # AND an unknown variant is refused
     with pytest.raises(SystemExit):
         parse_arguments(["--sections", "sandbox", "--variants", "lean,huge"])
+
+
+def test_the_benchmarks_stack_lifts_the_sandboxs_interval_and_budget_and_keeps_the_rest_of_samconfig() -> None:
+    # GIVEN samconfig.toml's [sandbox] parameters, WHEN the load's overrides go on top
+    overrides = sandbox_parameter_overrides("x86_64", LOAD_OVERRIDES)
+    # THEN no interval between texts and a budget for far more than 80 texts, each passed once, test mode still on
+    assert "MinSecondsBetweenMessages=0" in overrides
+    assert "StackMessagesPerHour=100000" in overrides
+    names = [item.split("=", 1)[0] for item in overrides]
+    assert len(names) == len(set(names))
+    assert "TestMode=true" in overrides
