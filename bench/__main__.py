@@ -25,22 +25,36 @@ from bench.common import table
 from bench.local_aws import EventFactory, MotoServer, function_settings
 from bench.round_trips import cost_table, load_prices, monthly
 from bench.round_trips import run as count_calls
+from bench.sandbox_load import VARIANTS, render_sandbox_load, run_sandbox_load
 from bench.warm import render_warm, run_warm
 
 OUTPUT_DIR = ROOT / ".bench"
 SECTIONS = ("calls", "cold", "warm", "sizes")
+# Run only when named: it deploys the sandbox into the emulator once per layer variant and repeat (minutes each).
+OPTIONAL_SECTIONS = ("sandbox",)
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench", description="Performance benchmark of the SMS OTP triggers.")
     parser.add_argument("--quick", action="store_true", help="smoke run: few runs and invocations (figures not meaningful)")
     parser.add_argument("--runs", type=int, help="cold starts per trigger and variant (default 9, quick 2)")
-    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
+    every = ",".join(SECTIONS + OPTIONAL_SECTIONS)
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {every} (default: all but sandbox)")
+    parser.add_argument("--people", type=int, default=16, help="sandbox: people signing in at once, each a fresh number (default 16)")
+    parser.add_argument("--sign-ins", type=int, default=5, help="sandbox: sign-ins each person makes one after another (default 5)")
+    parser.add_argument("--repeats", type=int, default=1, help="sandbox: runs of each layer variant, interleaved (default 1)")
+    variants = "sandbox: lean (the layer as built), full (every SDK model, nothing stripped), or both"
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=variants)
     parser.add_argument("--output", type=Path, default=OUTPUT_DIR / "results.json", help="results file (default .bench/results.json)")
     arguments = parser.parse_args(argv)
     arguments.sections = [name.strip() for name in arguments.sections.split(",") if name.strip()]
-    if unknown := sorted(set(arguments.sections) - set(SECTIONS)):
+    if unknown := sorted(set(arguments.sections) - set(SECTIONS + OPTIONAL_SECTIONS)):
         parser.error(f"unknown sections: {', '.join(unknown)}")
+    arguments.variants = [name.strip() for name in arguments.variants.split(",") if name.strip()]
+    if not arguments.variants or set(arguments.variants) - set(VARIANTS):
+        parser.error(f"--variants takes lean, full or both, not {','.join(arguments.variants) or 'nothing'}")
+    if arguments.people < 1 or arguments.sign_ins < 1 or arguments.repeats < 1:
+        parser.error("--people, --sign-ins and --repeats take a whole number of at least 1")
     return arguments
 
 
@@ -143,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     out(table("Machine", ["what", "value"], [[key, str(value)] for key, value in run.results["machine"].items()]))
     if "calls" in arguments.sections:
         run.section("calls", measure_calls, render_calls)
+    if "sandbox" in arguments.sections:
+        load = {"people": arguments.people, "sign_ins": arguments.sign_ins, "repeats": arguments.repeats}
+        run.section("sandbox", lambda: run_sandbox_load(variants=arguments.variants, progress=progress, **load), render_sandbox_load)
+    if not {"cold", "warm", "sizes"} & set(arguments.sections):
+        out(f"Results in {arguments.output}" + (f"; crashed: {', '.join(run.crashed)}" if run.crashed else ""))
+        return 1 if run.crashed else 0
     progress("sam build for this machine's architecture")
     build = run.section("build", lambda: sam_build(OUTPUT_DIR / "sam-build.log"), lambda data: f"== sam build: {data['seconds']:.0f} s\n")
     if build is None:

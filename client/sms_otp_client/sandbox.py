@@ -207,12 +207,18 @@ def build(environment: dict[str, str], architecture: str) -> None:
 
 
 def deploy(
-    emulator: Emulator, architecture: str, *, stack_name: str | None = None, overrides: Mapping[str, str] | None = None
+    emulator: Emulator,
+    architecture: str,
+    *,
+    stack_name: str | None = None,
+    overrides: Mapping[str, str] | None = None,
+    built: Path | None = None,
 ) -> SandboxDeployment:
     """``sam deploy`` of the built template into the emulator; returns the stack's outputs.
 
     ``stack_name`` and ``overrides`` deploy another stack of the same build, with
-    other parameters on top of samconfig.toml's [sandbox] ones.
+    other parameters on top of samconfig.toml's [sandbox] ones; ``built`` deploys
+    another build folder than :func:`build_dir`'s (a copy the benchmark changed).
     """
     environment = sandbox_environment(emulator.endpoint_url, emulator.region)
     default_stack_name: str = sandbox_config()["global"]["parameters"]["stack_name"]
@@ -228,7 +234,7 @@ def deploy(
             "--stack-name",
             stack_name,
             "--template-file",
-            str(build_dir(architecture) / "template.yaml"),
+            str((built or build_dir(architecture)) / "template.yaml"),
             "--region",
             emulator.region,
             "--no-progressbar",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from sms_otp_client import sandbox
 from sms_otp_client.auth import decode_jwt_claims, explain, random_password
 from sms_otp_client.inbox import InboxMessage
 from sms_otp_client.sandbox import sandbox_parameter_overrides
@@ -130,3 +133,26 @@ def test_extra_sandbox_overrides_add_to_and_replace_samconfigs() -> None:
     assert "PasswordSignIn=true" in overrides
     assert "TestMode=false" in overrides
     assert "Stage=dev" in overrides
+
+
+class _DeployedError(Exception):
+    """Stops deploy once it has run sam deploy."""
+
+
+def test_the_sandbox_deploys_another_build_folder_when_given_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # GIVEN a sam deploy that only records its command
+    commands: list[list[str]] = []
+
+    def run(command: list[str], **_: object) -> None:
+        commands.append(command)
+        raise _DeployedError
+
+    monkeypatch.setattr(sandbox, "_run", run)
+    emulator = SimpleNamespace(endpoint_url="http://127.0.0.1:1", region="us-east-1")
+    # WHEN the sandbox deploys a build folder of its own, then the shared one
+    for built in (tmp_path / "copy", None):
+        with pytest.raises(_DeployedError):
+            sandbox.deploy(emulator, "x86_64", built=built)  # type: ignore[arg-type]
+    # THEN the first deploy took that folder's template, the second the shared build's
+    templates = [command[command.index("--template-file") + 1] for command in commands]
+    assert templates == [str(tmp_path / "copy" / "template.yaml"), str(sandbox.build_dir("x86_64") / "template.yaml")]

@@ -51,3 +51,10 @@ def test_calls_that_overlap_count_once_in_the_depth() -> None:
     # WHEN / THEN the depth is two round trips, and three one after another are three
     assert critical_path_depth(calls) == 2
     assert critical_path_depth([Call("a", 1, 0, 1), Call("b", 1, 1, 2), Call("c", 1, 2, 3)]) == 3
+
+
+def test_the_calls_section_counts_as_many_repeats_as_make_bench_asks_without_running_out_of_budget() -> None:
+    # GIVEN the repeats make bench runs (a fresh number per scenario and repeat, more than the default budget's slice)
+    # WHEN counted, THEN no text is refused and every warm repeat is counted
+    measured = run(repeats=5)
+    assert measured["warm"]["sender code"]["custom_sms_sender:custom_sms_sender_sign_up"]["calls"]
