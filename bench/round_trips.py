@@ -139,8 +139,6 @@ def environment(key_arn: str) -> dict[str, str]:
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         "TEST_MODE": "false",
-        # Every run's numbers share a calling code: a budget the runs of one hour cannot spend (its size changes no call).
-        "STACK_MESSAGES_PER_HOUR": "10000",
         "LIMITS_TABLE_NAME": TABLE,
         # Every scenario of every repeat texts a fresh +1 number: a budget that would refuse none of them (the calls
         # an admitted text makes do not depend on the budget's size).
