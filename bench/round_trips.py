@@ -164,7 +164,7 @@ def _event(name: str, phone_number: str, pool_id: str, client_id: str, ciphertex
     return event
 
 
-def run(repeats: int = 1) -> dict[str, Any]:
+def run(repeats: int = 1, latency_seconds: float = 0.01) -> dict[str, Any]:
     """Count the calls (and time the invocations) of every scenario, cold then warm, under moto in this process."""
     import boto3  # noqa: PLC0415
     from moto import mock_aws  # noqa: PLC0415
@@ -194,7 +194,7 @@ def run(repeats: int = 1) -> dict[str, Any]:
                 "ClientId"
             ]
             numbers = iter(f"+1202555{line:04d}" for line in range(100, 200))
-            recorder = Recorder()
+            recorder = Recorder(latency_seconds=latency_seconds)
             with recorder.installed():
                 handlers: dict[str, Callable[..., Any]] = {}
                 for module in {module for steps in SCENARIOS.values() for module, _ in steps}:

@@ -27,7 +27,8 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def measured() -> dict[str, Any]:
-    return run()
+    # A longer network latency than the benchmark's: calls asked for side by side overlap even on a loaded machine.
+    return run(latency_seconds=0.05)
 
 
 def test_each_trigger_makes_the_calls_in_the_table_and_no_more_round_trips(measured: dict[str, Any]) -> None:

@@ -354,10 +354,11 @@ def test_the_lockout_reset_failing_does_not_fail_the_sign_in(
     # WHEN the user signs in
     result = post_auth_handler.lambda_handler(event, lambda_context)
 
-    # THEN the sign-in goes on; the phone stays unverified, as where the code went cannot be read; both failures are logged
+    # THEN the sign-in goes on; the phone stays unverified, as where the code went cannot be read; both failures are
+    # logged (in either order: the read and the reset run side by side)
     assert result is event
     assert user_pool.phone_number_verified() == "false"
-    assert [record["message"] for record in logs.records() if record["level"] == "ERROR"] == [
+    assert sorted(record["message"] for record in logs.records() if record["level"] == "ERROR") == [
         "Could not read where the code went; the phone stays unverified",
         "Could not reset the failed sign-in rounds",
     ]
