@@ -33,7 +33,11 @@ ROOT = f"arn:aws:iam::{ACCOUNT}:root"
 ROLE_ARNS = {
     "CustomSmsSenderRole": f"arn:aws:iam::{ACCOUNT}:role/sms-otp-CustomSmsSenderRole-1A2B3C4D5E6F",
     "CreateAuthChallengeRole": f"arn:aws:iam::{ACCOUNT}:role/sms-otp-CreateAuthChallengeRole-6F5E4D3C2B1A",
+    "ExistingUserPoolTriggersRole": f"arn:aws:iam::{ACCOUNT}:role/sms-otp-ExistingUserPoolTriggersRole-0A9B8C7D6E5F",
 }
+# The encryption contexts of what the key protects: a code Cognito encrypted, and the attach role's sealed record.
+A_CODE = {"userpool-id": "us-east-1_EXAMPLE11"}
+A_RECORD = {"purpose": "existing-user-pool-record", "record": "existing-user-pool#stack#ExistingUserPoolTriggers#us-east-1_AbC"}
 # Principals that IAM may well allow kms:Decrypt on "*": an administrator, an operator reading the queue, a CI role.
 OTHER_PRINCIPALS = [
     f"arn:aws:iam::{ACCOUNT}:role/Administrator",
@@ -60,17 +64,26 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _conditions_hold(conditions: dict[str, Any], principal: str) -> bool:
-    """The conditions of a statement for a request by ``principal``; any operator this evaluator does not know fails the test."""
+def _conditions_hold(conditions: dict[str, Any], principal: str, context: dict[str, str]) -> bool:
+    """The conditions of a statement for a request by ``principal`` with the encryption ``context``; any operator
+    this evaluator does not know fails the test (a key absent from the request makes a negated operator hold)."""
     for operator, tests in conditions.items():
         for key, expected in tests.items():
-            assert (operator, key) == ("ArnNotEquals", "aws:PrincipalArn"), f"no evaluation for {operator} {key}"
-            if principal in [_resolve(arn) for arn in _as_list(expected)]:
-                return False
+            if key == "aws:PrincipalArn" and operator in ("ArnEquals", "ArnNotEquals"):
+                named = principal in [_resolve(arn) for arn in _as_list(expected)]
+                if named != (operator == "ArnEquals"):
+                    return False
+            elif key.startswith("kms:EncryptionContext:") and operator == "StringNotEquals":
+                if context.get(key.removeprefix("kms:EncryptionContext:")) in _as_list(expected):
+                    return False
+            else:
+                raise AssertionError(f"no evaluation for {operator} {key}")
     return True
 
 
-def key_policy_decision(key_policy: dict[str, Any], principal: str, action: str, *, iam_allows: bool) -> bool:
+def key_policy_decision(
+    key_policy: dict[str, Any], principal: str, action: str, *, iam_allows: bool, context: dict[str, str] = A_CODE
+) -> bool:
     """Whether ``principal`` may do ``action`` on the key: an explicit deny wins; else the key policy allows it, or
     delegates to the account (its root) and IAM allows it."""
     allowed = False
@@ -80,7 +93,7 @@ def key_policy_decision(key_policy: dict[str, Any], principal: str, action: str,
             continue
         if not any(fnmatch.fnmatchcase(action, pattern) for pattern in _as_list(statement["Action"])):
             continue
-        if not _conditions_hold(statement.get("Condition", {}), principal):
+        if not _conditions_hold(statement.get("Condition", {}), principal, context):
             continue
         if statement["Effect"] == "Deny":
             return False
@@ -108,6 +121,29 @@ def test_only_the_senders_role_can_open_a_code_held_in_the_undelivered_queue(poo
     assert key_policy_decision(key_policy, ROLE_ARNS["CustomSmsSenderRole"], "kms:Decrypt", iam_allows=True) is True
     # AND the account keeps administering the key (it could not be managed, or deleted, otherwise)
     assert key_policy_decision(key_policy, f"arn:aws:iam::{ACCOUNT}:role/Administrator", "kms:PutKeyPolicy", iam_allows=True) is True
+    # AND on an existing pool, the role that attaches the triggers cannot open a code either, whatever its IAM says
+    if "ExistingUserPoolTriggersRole" in created:
+        for action in OPENING_A_CODE:
+            assert key_policy_decision(key_policy, ROLE_ARNS["ExistingUserPoolTriggersRole"], action, iam_allows=True) is False
+
+
+@pytest.mark.parametrize("pool", ["an existing pool", "an existing pool, sender only"])
+def test_the_attach_role_opens_its_sealed_record_of_the_pool_and_nothing_else(pool: str) -> None:
+    # GIVEN a stack on an existing pool: its custom resource seals the record of the pool's original with the stack's key
+    created = resources(**POOLS[pool])
+    key_policy = created["SmsKey"]["Properties"]["KeyPolicy"]
+    role = ROLE_ARNS["ExistingUserPoolTriggersRole"]
+
+    # WHEN it opens the record (on update and delete) / THEN the key lets it, so the pool can always be given back
+    assert key_policy_decision(key_policy, role, "kms:Decrypt", iam_allows=True, context=A_RECORD) is True
+    # AND with any other context (a code, or nothing) the key refuses it
+    assert key_policy_decision(key_policy, role, "kms:Decrypt", iam_allows=True, context=A_CODE) is False
+    assert key_policy_decision(key_policy, role, "kms:Decrypt", iam_allows=True, context={}) is False
+    # AND nobody else opens a record
+    for principal in OTHER_PRINCIPALS:
+        assert key_policy_decision(key_policy, principal, "kms:Decrypt", iam_allows=True, context=A_RECORD) is False
+    # AND its grants on the key live apart from the role, which the key's policy names (no cycle)
+    assert created["ExistingUserPoolTriggers"]["DependsOn"] in ("ExistingUserPoolTriggersKeyPolicy", ["ExistingUserPoolTriggersKeyPolicy"])
 
 
 @pytest.mark.parametrize("pool", POOLS)
