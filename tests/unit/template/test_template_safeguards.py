@@ -17,6 +17,7 @@ import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from sms_otp.existing_pool.attachment_records import RECORD_KEY_PREFIX
+from sms_otp.sign_in.code_destinations import DESTINATION_KEY_PREFIX
 from tests.testkit.template import load_template as load_raw_template
 from tests.unit.template.test_template_snapshot import load_template, normalised_resources
 
@@ -310,6 +311,8 @@ def test_self_sign_up_false_lets_only_an_administrator_create_users(self_sign_up
 
 ON_LIMITS_TABLE = ' on {"Fn::GetAtt":["LimitsTable","Arn"]}'
 RECORDS = [f"{RECORD_KEY_PREFIX}*"]
+CREATE_DELETES = f"Allow dynamodb:DeleteItem{ON_LIMITS_TABLE}"
+ONLY_CODE_DESTINATIONS = {"Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{DESTINATION_KEY_PREFIX}*"]}}}
 
 
 def _table_grants(role: dict[str, Any]) -> dict[str, Any]:
@@ -332,4 +335,33 @@ def test_only_the_attach_function_may_touch_the_records_of_an_existing_pools_tri
             # the functions the pool gets back when the stack is deleted
             expected = {"Condition": {"ForAllValues:StringNotLike": {"dynamodb:LeadingKeys": RECORDS}}}
         assert table_grants, logical_id
-        assert all(conditions == expected for conditions in table_grants.values()), (logical_id, table_grants)
+        # (Create's removal of a code's destination record reaches those records only, none of the attach function's.)
+        code_destinations = {"Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{DESTINATION_KEY_PREFIX}*"]}}}
+        assert all(
+            conditions == expected
+            or (logical_id, name, conditions)
+            == ("CreateAuthChallengeRole", f"Allow dynamodb:DeleteItem{ON_LIMITS_TABLE}", code_destinations)
+            for name, conditions in table_grants.items()
+        ), (logical_id, table_grants)
+
+
+@pytest.mark.parametrize("pool", ["a new pool", "an existing pool"])
+def test_create_may_remove_a_codes_destination_record_and_no_other_item(pool: str) -> None:
+    # GIVEN the roles of a stack with the passwordless triggers
+    created = resources(**POOLS[pool])
+
+    # WHEN their DeleteItem grants on the limits table are read
+    deletes = {
+        logical_id: {name: conditions for name, conditions in _table_grants(r).items() if " dynamodb:DeleteItem " in name}
+        for logical_id, r in created.items()
+        if r["Type"] == "AWS::IAM::Role" and logical_id != "ExistingUserPoolTriggersRole"
+    }
+
+    # THEN Create alone may delete, and only the records of where a code went (it removes its own when a send certainly failed)
+    assert {logical_id: grant for logical_id, grant in deletes.items() if grant} == {
+        "CreateAuthChallengeRole": {
+            f"Allow dynamodb:DeleteItem{ON_LIMITS_TABLE}": {
+                "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{DESTINATION_KEY_PREFIX}*"]}}
+            }
+        }
+    }
