@@ -97,3 +97,13 @@ def aws_error_code(error: BaseException) -> str:
     response = getattr(error, "response", None)
     code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
     return str(code) if code else type(error).__name__
+
+
+def certainly_not_sent(error: BaseException) -> bool:
+    """Whether a send that failed with ``error`` certainly did not reach SNS (so what it took may be given back)."""
+    if isinstance(error, DeliveryError):
+        return not error.may_have_been_sent
+    if isinstance(error, DeadlineExceededError):
+        return not error.abandoned
+    # The package's refusals (a number not allowed) come before any request; anything else is unknown.
+    return isinstance(error, SmsOtpError)

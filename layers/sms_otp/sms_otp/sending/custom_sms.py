@@ -34,13 +34,12 @@ from aws_encryption_sdk.identifiers import CommitmentPolicy
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_otp.core.aws_failures import CallRecorder, is_transient
-from sms_otp.core.errors import CodeDecryptionError, KeyServiceUnavailableError, MalformedEventError, aws_error_code
+from sms_otp.core.errors import CodeDecryptionError, KeyServiceUnavailableError, MalformedEventError, aws_error_code, certainly_not_sent
 from sms_otp.core.events import code_of, phone_number_of, phone_number_verified, string_field, trigger_source_of
 from sms_otp.core.observability import count, logger
 from sms_otp.core.phone_numbers import number_prefix, validate_destination
 from sms_otp.core.time_budget import KMS_CONFIG
 from sms_otp.limits.keys import sender_subject
-from sms_otp.sending.exactly_once import certainly_not_sent
 
 if TYPE_CHECKING:
     from sms_otp.core.events import CognitoEvent

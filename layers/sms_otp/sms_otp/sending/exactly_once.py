@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.core.errors import DeadlineExceededError, DeliveryError, SmsOtpError, aws_error_code
+from sms_otp.core.errors import DeliveryError, aws_error_code
 from sms_otp.core.observability import count, count_for_alarm, logger
 from sms_otp.limits.table import dynamodb_client
 
@@ -53,16 +53,6 @@ class AlreadySentError(DeliveryError):
 def delivery_key(request_id: str) -> str:
     """The table key of one invocation's message (Lambda keeps the request id across its retries)."""
     return DELIVERY_KEY_PREFIX + request_id
-
-
-def certainly_not_sent(error: BaseException) -> bool:
-    """Whether a failed send certainly did not reach SNS (then the retry may send)."""
-    if isinstance(error, DeliveryError):
-        return not error.may_have_been_sent
-    if isinstance(error, DeadlineExceededError):
-        return not error.abandoned
-    # The package's refusals (a number not allowed) come before any request; anything else is unknown.
-    return isinstance(error, SmsOtpError)
 
 
 @dataclass

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_otp.core.errors import DeadlineExceededError, DeliveryError, SmsOtpError, aws_error_code
+from sms_otp.core.errors import DeadlineExceededError, aws_error_code, certainly_not_sent
 from sms_otp.core.events import string_field, user_attributes_of
 from sms_otp.core.observability import count, logger
 from sms_otp.core.time_budget import Deadline, together
@@ -80,16 +80,6 @@ class _Recorded:
     replaced: dict[str, Any] | None
 
 
-def _certainly_not_sent(error: BaseException) -> bool:
-    """Whether a failed send certainly sent nothing (then its record is put back)."""
-    if isinstance(error, DeliveryError):
-        return not error.may_have_been_sent
-    if isinstance(error, DeadlineExceededError):
-        return not error.abandoned
-    # The package's refusals come before any request; anything else is unknown.
-    return isinstance(error, SmsOtpError)
-
-
 @dataclass
 class CodeDestinations:
     """Records where each sign-in code went (Create) and answers whether it went to a number (Post Authentication)."""
@@ -117,7 +107,7 @@ class CodeDestinations:
             if not sent.finished:
                 raise DeadlineExceededError(abandoned=sent.abandoned)
             if sent.error is not None:
-                if isinstance(recorded.value, _Recorded) and _certainly_not_sent(sent.error):
+                if isinstance(recorded.value, _Recorded) and certainly_not_sent(sent.error):
                     self._put_back(user_pool_id, user, recorded.value, bounded.with_grace())
                 raise sent.error
             return cast("Sent", sent.value)  # finished without an error: what the send returned
