@@ -119,14 +119,7 @@ class MessageAdmission:
                 look = self._look(destination, items, now, may_stop=not anonymous, deadline=deadline)
                 state = SubjectState.from_item(items.get(key))
                 updated = next_state(state, self.policy, now, new_round=new_round, send=True)
-                reservation = Reservation(
-                    subject_key=key,
-                    at=now,
-                    new_round=new_round,
-                    sent=True,
-                    locked_until_before=state.locked_until,
-                    locked_until_after=updated.locked_until,
-                )
+                reservation = Reservation.of_change(key, now, state, updated, new_round=new_round, sent=True)
                 if anonymous:
                     try:
                         self.table.put_subject(key, state, updated, now, deadline)

@@ -80,3 +80,15 @@ class Reservation:
     account_key: str | None = None
     # Undone with the rest when the message is given back.
     alongside: Alongside | None = field(default=None, compare=False)
+
+    @classmethod
+    def of_change(cls, key: str, at: int, before: SubjectState, after: SubjectState, *, new_round: bool, sent: bool) -> Reservation:
+        """What changing the number's item under ``key`` from ``before`` to ``after`` at ``at`` took (the counters come later)."""
+        return cls(
+            subject_key=key,
+            at=at,
+            new_round=new_round,
+            sent=sent,
+            locked_until_before=before.locked_until,
+            locked_until_after=after.locked_until,
+        )

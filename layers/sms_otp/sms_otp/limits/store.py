@@ -137,14 +137,7 @@ class DynamoDbLimitStore:
                 self._table.put_subject(key, state, updated, now, deadline)
             except LostRaceError:
                 continue
-            return Reservation(
-                subject_key=key,
-                at=now,
-                new_round=new_round,
-                sent=send,
-                locked_until_before=state.locked_until,
-                locked_until_after=updated.locked_until,
-            )
+            return Reservation.of_change(key, now, state, updated, new_round=new_round, sent=send)
         logger.error("The limit store stayed contended; nothing is sent")
         count_for_alarm("LimitStoreFailures")
         raise LimitStoreUnavailableError()
